@@ -1,0 +1,259 @@
+// Package ringtest runs data-plane tests across real processes: the test
+// process plays the coordinator (it creates the segment and eventfds, opens
+// and reclaims ports) and re-executes the test binary as members, handing
+// each its descriptors over SCM_RIGHTS.
+//
+// A test package using it calls Main from TestMain, and registers the member
+// roles it needs with Register.
+package ringtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ipn/internal/fdpass"
+	"ipn/ring"
+	"ipn/shm"
+)
+
+// envRole marks a re-executed test binary as a member process.
+const envRole = "IPN_RINGTEST_ROLE"
+
+// Args tell a member what to do.
+type Args struct {
+	Count  int               `json:"count,omitempty"`
+	Size   int               `json:"size,omitempty"`
+	Seed   int64             `json:"seed,omitempty"`
+	To     uint64            `json:"to,omitempty"`
+	Extra  map[string]string `json:"extra,omitempty"`
+	Port   int               `json:"port"`
+	Ports  int               `json:"ports"`
+	Status string            `json:"-"`
+}
+
+// Role is the body of a member process. Its result is printed as JSON.
+type Role func(p *ring.Port, a Args) (any, error)
+
+var roles = map[string]Role{}
+
+// Register names a role that Spawn can start.
+func Register(name string, r Role) { roles[name] = r }
+
+// Main runs a member role if this process is one, and the tests otherwise.
+func Main(m *testing.M) {
+	if name := os.Getenv(envRole); name != "" {
+		os.Exit(member(name))
+	}
+	os.Exit(m.Run())
+}
+
+func member(name string) int {
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "member %s: %v\n", name, err)
+		return 1
+	}
+	role, ok := roles[name]
+	if !ok {
+		return fail(fmt.Errorf("no such role"))
+	}
+	conn, err := fdpass.ConnFromFile(os.NewFile(3, "ctl"))
+	if err != nil {
+		return fail(err)
+	}
+	buf := make([]byte, 1<<16)
+	n, fds, err := fdpass.Recv(conn, buf)
+	if err != nil {
+		return fail(err)
+	}
+	var a Args
+	if err := json.Unmarshal(buf[:n], &a); err != nil {
+		return fail(err)
+	}
+	if len(fds) != 1+2*a.Ports {
+		return fail(fmt.Errorf("got %d descriptors, want %d", len(fds), 1+2*a.Ports))
+	}
+	seg, err := shm.Attach(os.NewFile(uintptr(fds[0]), "segment"))
+	if err != nil {
+		return fail(err)
+	}
+	net := ring.New(seg)
+	for p := 0; p < a.Ports; p++ {
+		rx, err1 := ring.EventfdFromFD(fds[1+p])
+		tx, err2 := ring.EventfdFromFD(fds[1+a.Ports+p])
+		if err1 != nil || err2 != nil {
+			return fail(fmt.Errorf("eventfds: %v %v", err1, err2))
+		}
+		net.SetEventfds(p, rx, tx)
+	}
+	port, err := net.Port(a.Port)
+	if err != nil {
+		return fail(err)
+	}
+	// Tell the parent we are attached, so it can time kills after this.
+	if err := fdpass.Send(conn, []byte("ready")); err != nil {
+		return fail(err)
+	}
+	res, err := role(port, a)
+	if err != nil {
+		return fail(err)
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		return fail(err)
+	}
+	os.Stdout.Write(append(out, '\n'))
+	return 0
+}
+
+// Net is a network made by the test process, which acts as its coordinator.
+type Net struct {
+	Seg    *shm.Segment
+	N      *ring.Network
+	Rx, Tx []*ring.Eventfd
+	t      testing.TB
+}
+
+var netSeq atomic.Int64
+
+// NewNet creates a network of geometry g in /dev/shm, removed when the test
+// ends.
+func NewNet(t testing.TB, g shm.Geometry) *Net {
+	t.Helper()
+	name := fmt.Sprintf("ipn-test-%d-%d", os.Getpid(), netSeq.Add(1))
+	seg, err := shm.Create("", name, g)
+	if err != nil {
+		t.Fatalf("create segment: %v", err)
+	}
+	n := &Net{Seg: seg, N: ring.New(seg), t: t}
+	for p := 0; p < g.Ports; p++ {
+		rx, err1 := ring.NewEventfd()
+		tx, err2 := ring.NewEventfd()
+		if err1 != nil || err2 != nil {
+			t.Fatalf("eventfd: %v %v", err1, err2)
+		}
+		n.Rx, n.Tx = append(n.Rx, rx), append(n.Tx, tx)
+		n.N.SetEventfds(p, rx, tx)
+	}
+	t.Cleanup(func() {
+		seg.Remove()
+		seg.Close()
+		for p := range n.Rx {
+			n.Rx[p].Close()
+			n.Tx[p].Close()
+		}
+	})
+	return n
+}
+
+// Open opens port p for this process (a member in the test process itself).
+func (n *Net) Open(p int, roles uint32) *ring.Port {
+	n.t.Helper()
+	if err := n.N.OpenPort(p, os.Getpid(), roles); err != nil {
+		n.t.Fatalf("open port %d: %v", p, err)
+	}
+	pt, err := n.N.Port(p)
+	if err != nil {
+		n.t.Fatalf("port %d: %v", p, err)
+	}
+	return pt
+}
+
+// Reclaim reclaims port p, failing the test on error.
+func (n *Net) Reclaim(p int, dead uint64) int {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	k, err := n.N.Reclaim(ctx, p, dead)
+	if err != nil {
+		n.t.Fatalf("reclaim port %d: %v", p, err)
+	}
+	return k
+}
+
+// Member is a member process.
+type Member struct {
+	Cmd    *exec.Cmd
+	Port   int
+	Stdout bytes.Buffer
+	Stderr bytes.Buffer
+	done   chan error
+}
+
+// Spawn opens port a.Port with roles and starts a member process running
+// role with a. It returns once the member has attached.
+func (n *Net) Spawn(role string, roles uint32, a Args) *Member {
+	n.t.Helper()
+	if err := n.N.OpenPort(a.Port, 0, roles); err != nil {
+		n.t.Fatalf("open port %d: %v", a.Port, err)
+	}
+	a.Ports = len(n.Rx)
+	conn, child, err := fdpass.Pair()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer conn.Close()
+	m := &Member{Port: a.Port, done: make(chan error, 1)}
+	m.Cmd = exec.Command(os.Args[0], "-test.run=^$")
+	m.Cmd.Env = append(os.Environ(), envRole+"="+role, "IPN_RINGTEST_PORT="+strconv.Itoa(a.Port))
+	m.Cmd.ExtraFiles = []*os.File{child}
+	m.Cmd.Stdout, m.Cmd.Stderr = &m.Stdout, &m.Stderr
+	if err := m.Cmd.Start(); err != nil {
+		n.t.Fatalf("start member %s: %v", role, err)
+	}
+	child.Close()
+	go func() { m.done <- m.Cmd.Wait() }()
+	hdr, _ := json.Marshal(a)
+	fds := []int{int(n.Seg.File().Fd())}
+	for _, e := range n.Rx {
+		fds = append(fds, e.FD())
+	}
+	for _, e := range n.Tx {
+		fds = append(fds, e.FD())
+	}
+	if err := fdpass.Send(conn, hdr, fds...); err != nil {
+		n.t.Fatalf("hand over to member %s: %v", role, err)
+	}
+	buf := make([]byte, 16)
+	if _, _, err := fdpass.Recv(conn, buf); err != nil {
+		m.Cmd.Process.Kill()
+		n.t.Fatalf("member %s on port %d did not attach: %v (stderr: %s)", role, a.Port, err, m.Stderr.String())
+	}
+	return m
+}
+
+// Wait waits for the member to exit and decodes its result into res.
+func (m *Member) Wait(t testing.TB, res any) {
+	t.Helper()
+	select {
+	case err := <-m.done:
+		if err != nil {
+			t.Fatalf("member on port %d: %v\nstderr: %s", m.Port, err, m.Stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		m.Cmd.Process.Kill()
+		t.Fatalf("member on port %d did not finish\nstderr: %s", m.Port, m.Stderr.String())
+	}
+	if res != nil {
+		if err := json.Unmarshal(m.Stdout.Bytes(), res); err != nil {
+			t.Fatalf("member on port %d: result %q: %v", m.Port, m.Stdout.String(), err)
+		}
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (m *Member) Kill() {
+	m.Cmd.Process.Kill()
+	<-m.done
+	m.done <- nil
+}
+
+// Done reports the member's exit without blocking.
+func (m *Member) Done() <-chan error { return m.done }

@@ -1,0 +1,229 @@
+package ring
+
+import (
+	"time"
+
+	"ipn/shm"
+)
+
+// Outbound flow, one message:
+//
+//  1. alloc: take a free slot by flipping its holders word from 0 to our
+//     bit, one compare-and-swap; the slot is now ours and attributable.
+//  2. fill: the payload is written into the slot once (Send copies, the
+//     zero-copy caller writes Tx.Buf in place).
+//  3. submit, inside the send step (txSeq odd):
+//     a. keep only recipients that are live readers, never ourselves;
+//     b. write the slot's meta (length, origin, hop);
+//     c. add every recipient's bit to holders before any can see the slot;
+//     d. push the slot on each recipient's ring; a full ring drops the
+//        message for that recipient: clear its bit, count a drop;
+//     e. wake each recipient that sleeps;
+//     f. drop our own bit; the last holder to drop frees the slot.
+
+// txState is the sender's private state.
+type txState struct {
+	cursor int      // next-fit scan position
+	recent []uint32 // slots we allocated lately, oldest first to retry
+	rpos   int
+	held   int // slots allocated and not yet submitted or aborted
+}
+
+func (t *txState) init(g shm.Geometry) {
+	n := min(16, g.Slots)
+	t.recent = make([]uint32, n)
+	for i := range t.recent {
+		t.recent[i] = ^uint32(0)
+	}
+}
+
+// Tx is a slot taken for filling in place. Write the message into Buf
+// (MTU bytes), then Submit or Abort it.
+type Tx struct {
+	Buf  []byte
+	slot uint32
+}
+
+// alloc takes a free slot. It first retries the slot it took longest ago
+// among its recent ones, which a receiver keeping up has freed by now: the
+// same few slots cycle, and their lines stay in cache. Otherwise it scans
+// from where the last scan stopped.
+func (p *Port) alloc() (uint32, bool) {
+	t := &p.tx
+	slots := p.n.slots
+	if s := t.recent[t.rpos]; s != ^uint32(0) {
+		if h := slots[s].holders; h.Load() == 0 && h.CompareAndSwap(0, p.bit) {
+			t.rpos = (t.rpos + 1) % len(t.recent)
+			return s, true
+		}
+	}
+	for range slots {
+		s := t.cursor
+		if t.cursor++; t.cursor == len(slots) {
+			t.cursor = 0
+		}
+		if h := slots[s].holders; h.Load() == 0 && h.CompareAndSwap(0, p.bit) {
+			t.recent[t.rpos] = uint32(s)
+			t.rpos = (t.rpos + 1) % len(t.recent)
+			return uint32(s), true
+		}
+	}
+	return 0, false
+}
+
+// allocWait takes a slot, waiting in a lossless network until one is free
+// or the deadline passes. A zero deadline waits forever; wait false never
+// waits.
+func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
+	if p.tx.held >= p.n.g.TxHolds {
+		return 0, ErrTooManyViews
+	}
+	if p.n.writers.Load()&p.bit == 0 {
+		return 0, ErrNotWriter
+	}
+	if s, ok := p.alloc(); ok {
+		p.tx.held++
+		return s, nil
+	}
+	if !p.n.g.Lossless() {
+		p.pv.noSlot.Add(1)
+		return 0, ErrAgain
+	}
+	if !wait {
+		return 0, ErrAgain
+	}
+	p.pv.blocked.Add(1)
+	e := p.n.tx[p.id].Load()
+	if e == nil {
+		return 0, ErrAgain
+	}
+	for {
+		// Announce, then look again: a slot freed between the two is
+		// seen by the second look; one freed after is announced to us.
+		p.n.txWaiters.Or(p.bit)
+		if s, ok := p.alloc(); ok {
+			p.tx.held++
+			return s, nil
+		}
+		if err := e.Wait(deadline); err != nil {
+			return 0, err
+		}
+		if p.n.writers.Load()&p.bit == 0 {
+			return 0, ErrNotWriter
+		}
+	}
+}
+
+// Alloc takes a slot for a zero-copy send, waiting for one in a lossless
+// network until deadline (zero: forever).
+func (p *Port) Alloc(deadline time.Time) (Tx, error) {
+	s, err := p.allocWait(true, deadline)
+	if err != nil {
+		return Tx{}, err
+	}
+	return Tx{Buf: p.n.slots[s].payload, slot: s}, nil
+}
+
+// TryAlloc is Alloc that never waits: ErrAgain when no slot is free.
+func (p *Port) TryAlloc() (Tx, error) {
+	s, err := p.allocWait(false, time.Time{})
+	if err != nil {
+		return Tx{}, err
+	}
+	return Tx{Buf: p.n.slots[s].payload, slot: s}, nil
+}
+
+// Abort gives back a slot taken with Alloc without sending it.
+func (p *Port) Abort(t Tx) {
+	p.tx.held--
+	p.n.release(t.slot, p.bit)
+}
+
+// Submit sends the first n bytes of t.Buf to the ports in the bitmap to,
+// with hop depth hop. It returns how many ports the message was queued to;
+// the others (rings full) counted a drop. The slot is given up either way.
+func (p *Port) Submit(t Tx, n int, to uint64, hop int) (int, error) {
+	return p.submit(t, n, to, hop, 0)
+}
+
+// SubmitOOB is Submit on the recipients' out-of-band rings, which their
+// receivers read before any data.
+func (p *Port) SubmitOOB(t Tx, n int, to uint64) (int, error) {
+	return p.submit(t, n, to, 0, metaOOB)
+}
+
+func (p *Port) submit(t Tx, n int, to uint64, hop int, flags uint64) (int, error) {
+	if n < 0 || n > p.n.g.MTU {
+		p.Abort(t)
+		return 0, ErrMsgSize
+	}
+	p.tx.held--
+	pv := p.pv
+	pv.txSeq.Add(1) // odd: inside a send step, see Network.Synchronize
+	delivered := 0
+	var err error
+	if p.n.writers.Load()&p.bit == 0 {
+		err = ErrNotWriter
+	} else {
+		delivered = p.fanout(t.slot, n, to&p.n.readers.Load()&^p.bit, hop, flags)
+		pv.sent.Add(1)
+		pv.sentB.Add(uint64(n))
+	}
+	p.n.release(t.slot, p.bit)
+	pv.txSeq.Add(1)
+	return delivered, err
+}
+
+func (p *Port) fanout(s uint32, n int, to uint64, hop int, flags uint64) int {
+	sl := &p.n.slots[s]
+	sl.meta.Store(packMeta(n, p.id, hop, flags))
+	if to == 0 {
+		return 0
+	}
+	sl.holders.Or(to)
+	delivered := 0
+	for w := to; w != 0; w &= w - 1 {
+		r := trailingZeros(w)
+		rp := &p.n.ports[r]
+		q, drops := &rp.data, rp.drops
+		if flags&metaOOB != 0 {
+			q, drops = &rp.oob, rp.oobDrops
+		}
+		if !q.push(s) {
+			sl.holders.And(^(uint64(1) << r))
+			drops.Add(1)
+			continue
+		}
+		delivered++
+		p.n.wakeRx(r)
+	}
+	return delivered
+}
+
+// Send copies b into a slot and submits it to the ports in to. In a
+// lossless network it waits for a free slot until deadline (zero: forever);
+// in a lossy one a message that finds no slot is dropped and counted.
+func (p *Port) Send(b []byte, to uint64, hop int, deadline time.Time) (int, error) {
+	return p.send(b, to, hop, true, deadline)
+}
+
+// TrySend is Send that never waits: ErrAgain when a lossless network is
+// full.
+func (p *Port) TrySend(b []byte, to uint64, hop int) (int, error) {
+	return p.send(b, to, hop, false, time.Time{})
+}
+
+func (p *Port) send(b []byte, to uint64, hop int, wait bool, deadline time.Time) (int, error) {
+	if len(b) > p.n.g.MTU {
+		return 0, ErrMsgSize
+	}
+	s, err := p.allocWait(wait, deadline)
+	if err != nil {
+		if err == ErrAgain && !p.n.g.Lossless() {
+			return 0, nil // lossy: dropped, and counted by allocWait
+		}
+		return 0, err
+	}
+	copy(p.n.slots[s].payload, b)
+	return p.submit(Tx{slot: s}, len(b), to, hop, 0)
+}
