@@ -219,7 +219,7 @@ type PortStats struct {
 	Received      uint64 // data messages received
 	ReceivedBytes uint64
 	OOBReceived   uint64
-	Blocked       uint64 // sends that waited for room
+	Blocked       uint64 // sends that found no room: they waited, or got EAGAIN
 	NoSlot        uint64 // lossy sends dropped for want of a slot
 	Drops         uint64 // messages to this port dropped, its ring full
 	OOBDrops      uint64

@@ -89,10 +89,10 @@ func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
 		p.pv.noSlot.Add(1)
 		return 0, ErrAgain
 	}
+	p.pv.blocked.Add(1)
 	if !wait {
 		return 0, ErrAgain
 	}
-	p.pv.blocked.Add(1)
 	e := p.n.tx[p.id].Load()
 	if e == nil {
 		return 0, ErrAgain

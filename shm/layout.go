@@ -78,7 +78,7 @@ const (
 	PortTxSeq   = 64 // uint64: odd while the sender is inside a send step
 	PortSent    = 72 // uint64: messages sent
 	PortSentB   = 80 // uint64: bytes sent
-	PortBlocked = 88 // uint64: times a send waited for room
+	PortBlocked = 88 // uint64: sends that found no room (waited, or got EAGAIN)
 	PortNoSlot  = 96 // uint64: sends dropped for want of a slot (lossy)
 
 	PortRxSeq   = 128 // uint64: odd while the receiver is inside a receive step

@@ -1,0 +1,57 @@
+// Package bench owns ipn's benchmarks against its anchors: the baselines any
+// inter-process transport has to beat or approach, run the same way every
+// time, in the same process run as the transport under test.
+//
+// # What it measures
+//
+//   - Fan-out (BenchmarkFanout): one sender process sends messages, each to
+//     N receiver processes, over each Transport in Transports, for
+//     N ∈ {1, 2, 4} and payloads of 64, 1500 and 65536 bytes. ns/op is per
+//     message sent (delivered to all receivers), MB/s counts bytes delivered
+//     to all receivers, msgs/s/rcv is each receiver's own rate (mean), and
+//     snd-allocs/op, rcv-allocs/op count heap allocations in the children.
+//   - Round trips (BenchmarkPingPong): a pinger process sends a 64-byte
+//     message, a ponger process echoes it, over each Pair in Pairs;
+//     reported as p50-ns, p99-ns and p99.9-ns.
+//
+// The baselines are AF_UNIX SOCK_SEQPACKET and SOCK_DGRAM socketpairs (one
+// per receiver, one blocking send per receiver per message), a bare
+// eventfd round trip (Eventfd: the floor of an eventfd wake-up), and a bare
+// spinning shared-memory broadcast ring (ShmRing: the machine's limit).
+//
+// # How a run works
+//
+// The parent (the test or benchmark) calls Transport.Setup, then re-executes
+// the test binary once per child with RoleEnv and SpecEnv in the environment
+// and the plan's files as exec.Cmd.ExtraFiles; the package's TestMain sees
+// RoleEnv and calls RunChild. Children open their endpoints, say they are
+// ready, and start together when the parent closes a shared start pipe. The
+// sender derives every payload from a seed and the sequence number in its
+// first 8 bytes (Gen); every receiver folds every byte of every payload into
+// a running CRC-32C and counts messages out of sequence (Tally), whatever
+// the transport, so zero-copy is not mistaken for not reading. Each child
+// prints a JSON Report; Check compares them with what the seed implies.
+//
+// # Adding a transport
+//
+// Implement Transport (Setup in the parent; OpenSender and OpenReceiver in
+// the children, which find it by Name) and append it to Transports; append
+// PairOf(it), or a native Pair, to Pairs. TestFanout and TestPingPong then
+// check it end to end and the benchmarks run it beside the baselines.
+//
+// # Running
+//
+// Correctness of every transport, end to end with real processes:
+//
+//	go test ./bench/
+//
+// Benchmarks (a quick pass: add -benchtime=20000x; the ping-pong and fan-out
+// message counts per run are capped, so the default benchtime finishes in a
+// few minutes on two cores):
+//
+//	go test -run '^$' -bench . ./bench/
+//
+// The shared-memory ring spins, so its figures depend on having a core per
+// process; on a machine with fewer cores than 1+N processes it falls back to
+// yielding the thread and measures the scheduler instead.
+package bench

@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// FanoutOptions describes one fan-out run: one sender process sends Count
+// messages of Payload bytes, each to all Receivers receiver processes.
+type FanoutOptions struct {
+	Receivers int
+	Payload   int // bytes per message, at least SeqSize
+	Count     int // messages
+	Seed      uint64
+	// Verify makes receivers compare every payload byte with the
+	// regenerated one (slower; tests set it, benchmarks rely on the CRC).
+	Verify  bool
+	Timeout time.Duration // whole run; 0 means DefaultTimeout
+	Timer   Timer         // optional, see Timer
+
+	fault string // test-only: see faultReceiver
+}
+
+// FanoutResult is what the children of one fan-out run reported.
+type FanoutResult struct {
+	Options   FanoutOptions
+	Sender    Report
+	Receivers []Report
+	// Elapsed runs from the start signal to the last report.
+	Elapsed time.Duration
+}
+
+// RunFanout runs one fan-out over t with real processes: it sets t up, starts
+// the sender and the receivers by re-executing the test binary, releases them
+// together and collects their reports. It fails if any child fails; whether
+// every message arrived intact is for Check.
+func RunFanout(ctx context.Context, t Transport, o FanoutOptions) (*FanoutResult, error) {
+	if o.Receivers < 1 || o.Payload < SeqSize || o.Count < 0 {
+		return nil, fmt.Errorf("bench: %s: receivers %d, payload %d, count %d: want ≥1, ≥%d, ≥0",
+			t.Name(), o.Receivers, o.Payload, o.Count, SeqSize)
+	}
+	plan, err := t.Setup(o.Receivers, o.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %s: setup(%d, %d): %w", t.Name(), o.Receivers, o.Payload, err)
+	}
+	defer plan.Close()
+	if len(plan.Files) != 1+o.Receivers {
+		return nil, fmt.Errorf("bench: %s: plan has files for %d processes, want %d", t.Name(), len(plan.Files), 1+o.Receivers)
+	}
+	base := spec{
+		Name: t.Name(), N: o.Receivers, Payload: o.Payload, Count: o.Count,
+		Seed: o.Seed, Verify: o.Verify, Fault: o.fault, Config: plan.Config,
+	}
+	procs := []proc{{role: RoleSender, spec: base, files: plan.Files[0]}}
+	for i := range o.Receivers {
+		sp := base
+		sp.Index = i
+		procs = append(procs, proc{role: RoleReceiver, spec: sp, files: plan.Files[1+i]})
+	}
+	reps, elapsed, err := runGroup(ctx, o.Timeout, o.Timer, procs)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %s fan-out to %d, %d B × %d: %w", t.Name(), o.Receivers, o.Payload, o.Count, err)
+	}
+	return &FanoutResult{Options: o, Sender: reps[0], Receivers: reps[1:], Elapsed: elapsed}, nil
+}
+
+// Check reports every way the run fell short: a receiver that missed,
+// reordered or damaged a message, or whose CRC-32C differs from the one the
+// sender's payloads give.
+func (r *FanoutResult) Check() error {
+	o := r.Options
+	gen, err := NewGen(o.Seed, o.Payload)
+	if err != nil {
+		return err
+	}
+	wantCRC := ExpectedCRC(gen, o.Count)
+	wantBytes := uint64(o.Count) * uint64(o.Payload)
+	var errs []error
+	if got, want := r.Sender.Msgs, uint64(o.Count); got != want {
+		errs = append(errs, fmt.Errorf("sender sent %d messages, want %d", got, want))
+	}
+	for i, rep := range r.Receivers {
+		errs = append(errs, checkStream(fmt.Sprintf("receiver %d", i), rep, uint64(o.Count), wantBytes, wantCRC)...)
+	}
+	return errors.Join(errs...)
+}
+
+// checkStream compares one receiving child's tally with what it must be.
+func checkStream(who string, rep Report, msgs, bytes uint64, crc uint32) []error {
+	var errs []error
+	if rep.Msgs != msgs {
+		errs = append(errs, fmt.Errorf("%s: got %d messages, want %d", who, rep.Msgs, msgs))
+	}
+	if rep.Bytes != bytes {
+		errs = append(errs, fmt.Errorf("%s: got %d bytes, want %d", who, rep.Bytes, bytes))
+	}
+	if rep.OutOfOrder != 0 {
+		errs = append(errs, fmt.Errorf("%s: got %d messages out of order, want 0", who, rep.OutOfOrder))
+	}
+	if rep.Corrupt != 0 {
+		errs = append(errs, fmt.Errorf("%s: got %d corrupt messages, want 0", who, rep.Corrupt))
+	}
+	if rep.CRC != crc {
+		errs = append(errs, fmt.Errorf("%s: got CRC-32C %#08x, want %#08x", who, rep.CRC, crc))
+	}
+	return errs
+}
+
+// MsgsPerSecPerReceiver is the mean over receivers of messages received per
+// second of the receiver's own elapsed time.
+func (r *FanoutResult) MsgsPerSecPerReceiver() float64 {
+	var sum float64
+	for _, rep := range r.Receivers {
+		if rep.Elapsed > 0 {
+			sum += float64(rep.Msgs) / rep.Elapsed.Seconds()
+		}
+	}
+	return sum / float64(max(1, len(r.Receivers)))
+}
