@@ -36,7 +36,8 @@ func IsChild() bool { return os.Getenv(RoleEnv) != "" }
 //	}
 //
 // Child flow: open the endpoint, print readyLine, block until the parent
-// closes the start pipe, run the stream, print one report line, exit.
+// closes the start pipe, run the stream, print one report line, exit. (A
+// ponger echoes without waiting for the start; a pinger warms up first.)
 func RunChild() int {
 	role, sp, err := childSpec()
 	rep := Report{Role: role, Index: sp.Index}
@@ -90,7 +91,7 @@ func runRole(role Role, sp spec, rep *Report) error {
 		if role == RolePinger {
 			return runPinger(p, ep, sp, start, rep)
 		}
-		return runPonger(p, ep, start, rep)
+		return runPonger(p, ep, rep)
 	}
 }
 
@@ -180,6 +181,8 @@ func runReceiver(t Transport, ep Endpoint, sp spec, start *os.File, rep *Report)
 	return nil
 }
 
+// runPinger warms up with sp.Warmup round trips before it says it is ready,
+// so that the parent's timer covers exactly the sp.Count measured ones.
 func runPinger(p Pair, ep Endpoint, sp spec, start *os.File, rep *Report) error {
 	gen, err := NewGen(sp.Seed, sp.Payload)
 	if err != nil {
@@ -198,26 +201,37 @@ func runPinger(p Pair, ep Endpoint, sp spec, start *os.File, rep *Report) error 
 	buf := make([]byte, sp.Payload)
 	lat := make([]time.Duration, sp.Count)
 	tally := NewTally(gen) // echoes are checked byte for byte, outside the timed part
-	if err := release(start); err != nil {
-		return err
-	}
-	a0, t0 := allocs(), time.Now()
-	for i := range sp.Warmup + sp.Count {
-		gen.Fill(buf, uint64(i))
+	roundTrip := func(seq uint64) (time.Duration, error) {
+		gen.Fill(buf, seq)
 		r0 := time.Now()
 		if err := c.Send(buf); err != nil {
-			return fmt.Errorf("bench: %s: ping %d: %w", p.Name(), i, err)
+			return 0, fmt.Errorf("bench: %s: ping %d: %w", p.Name(), seq, err)
 		}
 		q, err := c.Recv()
 		d := time.Since(r0)
 		if err != nil {
-			rep.addTally(tally)
-			return fmt.Errorf("bench: %s: pong %d: %w", p.Name(), i, err)
+			return 0, fmt.Errorf("bench: %s: pong %d: %w", p.Name(), seq, err)
 		}
 		tally.Add(q)
-		if i >= sp.Warmup {
-			lat[i-sp.Warmup] = d
+		return d, nil
+	}
+	for i := range sp.Warmup {
+		if _, err := roundTrip(uint64(i)); err != nil {
+			rep.addTally(tally)
+			return err
 		}
+	}
+	if err := release(start); err != nil {
+		return err
+	}
+	a0, t0 := allocs(), time.Now()
+	for i := range sp.Count {
+		d, err := roundTrip(uint64(sp.Warmup + i))
+		if err != nil {
+			rep.addTally(tally)
+			return err
+		}
+		lat[i] = d
 	}
 	closed = true
 	err = c.Close()
@@ -230,13 +244,15 @@ func runPinger(p Pair, ep Endpoint, sp spec, start *os.File, rep *Report) error 
 	return nil
 }
 
-func runPonger(p Pair, ep Endpoint, start *os.File, rep *Report) error {
+// runPonger echoes from the moment it is open, without waiting for the start
+// signal, so that the pinger can warm up before it says it is ready.
+func runPonger(p Pair, ep Endpoint, rep *Report) error {
 	c, err := p.OpenConn(ep)
 	if err != nil {
 		return fmt.Errorf("bench: %s: open ponger: %w", p.Name(), err)
 	}
 	defer c.Close()
-	if err := release(start); err != nil {
+	if _, err := fmt.Fprintln(os.Stdout, readyLine); err != nil {
 		return err
 	}
 	a0, t0 := allocs(), time.Now()

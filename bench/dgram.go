@@ -5,7 +5,7 @@ import "golang.org/x/sys/unix"
 // Dgram is the AF_UNIX SOCK_DGRAM baseline: one socketpair per receiver,
 // fan-out by one blocking send per receiver per message. A connected AF_UNIX
 // datagram socket blocks its sender when the receiver's queue is full, so
-// nothing is dropped.
+// nothing is dropped. Dgram is stateless and safe for concurrent use.
 type Dgram struct{}
 
 var _ Transport = Dgram{}

@@ -15,9 +15,11 @@
 //     reported as p50-ns, p99-ns and p99.9-ns.
 //
 // The baselines are AF_UNIX SOCK_SEQPACKET and SOCK_DGRAM socketpairs (one
-// per receiver, one blocking send per receiver per message), a bare
-// eventfd round trip (Eventfd: the floor of an eventfd wake-up), and a bare
-// spinning shared-memory broadcast ring (ShmRing: the machine's limit).
+// per receiver, one blocking send per receiver per message), a bare eventfd
+// round trip (Eventfd: the floor of an eventfd wake-up, through the Go
+// runtime poller and, as "eventfd-blocking", with the thread blocked in
+// read), and a bare spinning shared-memory broadcast ring (ShmRing: the
+// machine's limit).
 //
 // # How a run works
 //

@@ -16,7 +16,13 @@ import (
 // of the peer's eventfd counter. It carries only the 8-byte sequence number
 // (MaxPayload), so it is the floor under any transport that wakes its peer
 // through an eventfd.
-type Eventfd struct{}
+//
+// With Blocking set, each side instead blocks its thread in read(2) on a
+// blocking eventfd: the difference between the two is what the Go runtime
+// poller costs per wake-up. Eventfd is a value, safe for concurrent use.
+type Eventfd struct {
+	Blocking bool
+}
 
 var (
 	_ Pair           = Eventfd{}
@@ -28,7 +34,12 @@ var (
 const eventfdEOF = 0xfffffffffffffffe
 
 // Name implements Pair.
-func (Eventfd) Name() string { return "eventfd" }
+func (e Eventfd) Name() string {
+	if e.Blocking {
+		return "eventfd-blocking"
+	}
+	return "eventfd"
+}
 
 // MaxPayload implements PayloadLimiter: the counter holds the sequence number.
 func (Eventfd) MaxPayload() int { return SeqSize }
@@ -51,7 +62,7 @@ func (Eventfd) SetupPair(payload int) (*Plan, error) {
 }
 
 // OpenConn implements Pair.
-func (Eventfd) OpenConn(ep Endpoint) (Conn, error) {
+func (e Eventfd) OpenConn(ep Endpoint) (Conn, error) {
 	if len(ep.Files) != 2 {
 		return nil, fmt.Errorf("got %d eventfds, want 2", len(ep.Files))
 	}
@@ -60,12 +71,16 @@ func (Eventfd) OpenConn(ep Endpoint) (Conn, error) {
 	if ep.Index == 1 {
 		tx, rx = toPinger, toPonger
 	}
+	open := pollable
+	if e.Blocking {
+		open = blocking
+	}
 	c := &eventfdConn{}
 	var err error
-	if c.tx, err = pollable(tx); err != nil {
+	if c.tx, err = open(tx); err != nil {
 		return nil, err
 	}
-	if c.rx, err = pollable(rx); err != nil {
+	if c.rx, err = open(rx); err != nil {
 		c.tx.Close()
 		return nil, err
 	}
@@ -82,6 +97,15 @@ func pollable(f *os.File) (*os.File, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("nonblock %s: %w", f.Name(), err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// blocking returns a blocking duplicate of f: reads block the thread.
+func blocking(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("dup %s: %w", f.Name(), err)
 	}
 	return os.NewFile(uintptr(fd), f.Name()), nil
 }

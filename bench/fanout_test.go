@@ -21,9 +21,9 @@ func TestFanout(t *testing.T) {
 		for _, n := range []int{1, 3} {
 			for _, payload := range []int{SeqSize, 64, 1500, 65536} {
 				t.Run(fmt.Sprintf("%s/rcv=%d/%dB", tr.Name(), n, payload), func(t *testing.T) {
-					count := 400
+					count := 2000 // more than a full ring
 					if payload >= 65536 {
-						count = 100 // still more than a full ring
+						count = 300
 					}
 					o := FanoutOptions{Receivers: n, Payload: payload, Count: count, Seed: uint64(n*payload + 1), Verify: true, Timeout: testTimeout}
 					res, err := RunFanout(context.Background(), tr, o)

@@ -19,7 +19,7 @@ type PayloadLimiter interface {
 type PingOptions struct {
 	Payload int // bytes per message, at least SeqSize; clamped by PayloadLimiter
 	Count   int // measured round trips
-	Warmup  int // unmeasured round trips first
+	Warmup  int // unmeasured round trips before the start signal
 	Seed    uint64
 	Timeout time.Duration // whole run; 0 means DefaultTimeout
 	Timer   Timer         // optional, see Timer

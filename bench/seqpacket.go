@@ -4,6 +4,7 @@ import "golang.org/x/sys/unix"
 
 // SeqPacket is the AF_UNIX SOCK_SEQPACKET baseline: one socketpair per
 // receiver, fan-out by one blocking send per receiver per message.
+// SeqPacket is stateless and safe for concurrent use.
 type SeqPacket struct{}
 
 var _ Transport = SeqPacket{}

@@ -17,8 +17,9 @@ import (
 // busy CPUs.
 //
 // The ring lives in a memfd rather than a file on /dev/shm: it needs no
-// name, leaves nothing behind, and is not bounded by /dev/shm's size (it is
-// at most about 16 MiB).
+// name, leaves nothing behind, and is not bounded by /dev/shm's size (its
+// slots take at most 16 MiB unless a payload is larger than 2 MiB).
+// ShmRing is stateless and safe for concurrent use.
 type ShmRing struct{}
 
 var _ Transport = ShmRing{}
@@ -101,7 +102,7 @@ func mapRing(ep Endpoint) ([]byte, ringLayout, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, ringLayout{}, fmt.Errorf("fstat(memfd): %w", err)
 	}
-	if st.Size < offTails || st.Size > 4*ringMaxBytes {
+	if st.Size < offTails || st.Size > ringMaxMapping {
 		return nil, ringLayout{}, fmt.Errorf("%w: memfd of %d bytes", errDamaged, st.Size)
 	}
 	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)

@@ -46,6 +46,8 @@ const (
 	ringMaxBytes = 16 << 20
 	ringMaxSlots = 1024
 	ringMinSlots = 8
+	// ringMaxMapping bounds the whole mapping.
+	ringMaxMapping = 4 * ringMaxBytes
 	// ringMaxConsumers bounds the consumer lines a header may claim.
 	ringMaxConsumers = 1024
 )
@@ -74,13 +76,17 @@ func newRingLayout(n, payload int) (ringLayout, error) {
 	for slots > ringMinSlots && slots*stride > ringMaxBytes {
 		slots /= 2
 	}
-	return ringLayout{
+	l := ringLayout{
 		slots:     slots,
 		slotSize:  uint64(payload),
 		consumers: uint64(n),
 		stride:    stride,
 		slotsOff:  offTails + uint64(n)*cacheLine,
-	}, nil
+	}
+	if l.size() > ringMaxMapping {
+		return ringLayout{}, fmt.Errorf("bench: ring of %d slots of %d bytes: %d bytes, more than %d", slots, payload, l.size(), ringMaxMapping)
+	}
+	return l, nil
 }
 
 // size is the length of the mapping.

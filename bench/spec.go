@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Environment variables that turn the re-executed test binary into a child
@@ -47,7 +48,9 @@ func childEnv(role Role, sp spec) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{RoleEnv + "=" + string(role), SpecEnv + "=" + string(js)}, nil
+	// A race-enabled child would otherwise sleep a second before exiting.
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	return []string{RoleEnv + "=" + string(role), SpecEnv + "=" + string(js), "GORACE=" + gorace}, nil
 }
 
 // childSpec reads the child's role and spec from the environment.

@@ -9,7 +9,8 @@ import "os"
 // Setup runs in the parent process; OpenSender and OpenReceiver run in the
 // child processes that the harness spawns by re-executing the test binary.
 // The parent and the children find the same Transport by Name, so a Transport
-// value must be stateless: everything a child needs travels in the Plan.
+// value must be stateless (and so safe for concurrent use): everything a child
+// needs travels in the Plan.
 type Transport interface {
 	// Name identifies the transport in benchmark names and in child processes.
 	Name() string

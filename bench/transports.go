@@ -12,7 +12,7 @@ func Transports() []Transport {
 // Pairs lists the ping-pong pairs that BenchmarkPingPong and TestPingPong run.
 // PairOf turns any Transport into a Pair.
 func Pairs() []Pair {
-	return []Pair{PairOf(SeqPacket{}), Eventfd{}, PairOf(ShmRing{})}
+	return []Pair{PairOf(SeqPacket{}), Eventfd{}, Eventfd{Blocking: true}, PairOf(ShmRing{})}
 }
 
 func lookupTransport(name string) (Transport, error) {

@@ -1,84 +1,25 @@
 package ring_test
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"ipn/internal/stream"
 	"ipn/ring"
 	"ipn/ring/ringtest"
 	"ipn/shm"
 )
 
-// Messages carry their sequence number in the first 8 bytes and bytes from
-// a generator seeded by (seed, seq) after it, so a receiver regenerates what
-// it must see and checks content, not only counts.
+type sendResult = stream.SendStats
 
-func fill(b []byte, seed int64, seq uint64) {
-	binary.LittleEndian.PutUint64(b, seq)
-	x := uint64(seed)*0x9e3779b97f4a7c15 ^ seq*0xbf58476d1ce4e5b9 | 1
-	for i := 8; i < len(b); i++ {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		b[i] = byte(x)
-	}
-}
-
-// msgLen varies message lengths between 8 and mtu, from the sequence.
-func msgLen(size, mtu int, seq uint64) int {
-	if size > 0 {
-		return size
-	}
-	return 8 + int((seq*2654435761)%uint64(mtu-7))
-}
-
-var errEnd = errors.New("end of stream")
-
-type sendResult struct{ Sent, Again int }
-
-type recvResult struct {
-	Received, Bad, OutOfOrder, Gaps int
-	Last                            int64
-}
-
-const endMarker = "END!"
+type recvResult = stream.Result
 
 func init() {
 	ringtest.Register("send", func(p *ring.Port, a ringtest.Args) (any, error) {
-		buf := make([]byte, p.MTU())
-		res := sendResult{}
-		nonblock := a.Extra["nonblock"] == "1"
-		for seq := uint64(0); seq < uint64(a.Count); seq++ {
-			m := buf[:msgLen(a.Size, p.MTU(), seq)]
-			fill(m, a.Seed, seq)
-			to := p.Network().Readers() &^ (1 << p.ID())
-			for {
-				var err error
-				if nonblock {
-					_, err = p.TrySend(m, to, 0)
-				} else {
-					_, err = p.Send(m, to, 0, time.Now().Add(time.Minute))
-				}
-				if errors.Is(err, ring.ErrAgain) {
-					res.Again++
-					time.Sleep(50 * time.Microsecond)
-					continue
-				}
-				if err != nil {
-					return nil, fmt.Errorf("send %d: %w", seq, err)
-				}
-				break
-			}
-			res.Sent++
-		}
-		if err := sendEnd(p); err != nil {
-			return nil, err
-		}
-		return res, nil
+		return stream.Send(p, stream.SendOptions{Seed: a.Seed, Count: a.Count, Size: a.Size,
+			NonBlock: a.Extra["nonblock"] == "1"})
 	})
 	ringtest.Register("recv", func(p *ring.Port, a ringtest.Args) (any, error) {
 		late := a.Extra["late"]
@@ -92,90 +33,11 @@ func init() {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		return receive(p, a.Seed, a.Extra["view"] == "1", a.Extra["lossless"] == "1")
+		return stream.Receive(p, a.Seed, a.Extra["view"] == "1")
 	})
 }
 
-func sendEnd(p *ring.Port) error {
-	tx, err := p.Alloc(time.Now().Add(time.Minute))
-	if err != nil {
-		return fmt.Errorf("end marker: %w", err)
-	}
-	n := copy(tx.Buf, endMarker)
-	_, err = p.SubmitOOB(tx, n, p.Network().Readers()&^(1<<p.ID()))
-	return err
-}
-
-// receive reads until the out-of-band end marker, then drains what is left.
-func receive(p *ring.Port, seed int64, view, lossless bool) (recvResult, error) {
-	res := recvResult{Last: -1}
-	buf := make([]byte, p.MTU())
-	want := make([]byte, p.MTU())
-	ended := false
-	for {
-		var data []byte
-		var info ring.Info
-		var v ring.View
-		var err error
-		switch {
-		case view && ended:
-			v, err = p.TryRecvView()
-		case view:
-			v, err = p.RecvView(time.Now().Add(time.Minute))
-		case ended:
-			var k int
-			k, info, err = p.TryRecv(buf)
-			data = buf[:k]
-		default:
-			var k int
-			k, info, err = p.Recv(buf, time.Now().Add(time.Minute))
-			data = buf[:k]
-		}
-		if view && err == nil {
-			data, info = v.Data, v.Info
-		}
-		if ended && errors.Is(err, ring.ErrAgain) {
-			return res, nil
-		}
-		if err != nil {
-			return res, fmt.Errorf("after %d messages: %w", res.Received, err)
-		}
-		if info.OOB {
-			if string(data) != endMarker {
-				res.Bad++
-			}
-			ended = true
-		} else {
-			check(&res, data, seed, want, lossless)
-		}
-		if view {
-			p.Release(v)
-		}
-	}
-}
-
-func check(res *recvResult, m []byte, seed int64, want []byte, lossless bool) {
-	res.Received++
-	if len(m) < 8 {
-		res.Bad++
-		return
-	}
-	seq := binary.LittleEndian.Uint64(m)
-	w := want[:len(m)]
-	fill(w, seed, seq)
-	if string(w) != string(m) {
-		res.Bad++
-	}
-	switch {
-	case int64(seq) <= res.Last:
-		res.OutOfOrder++
-	case int64(seq) != res.Last+1:
-		res.Gaps++
-	}
-	res.Last = int64(seq)
-}
-
-// checkPoolFull reclaims every port and checks that every slot is free.
+// reclaimAll reclaims every port and checks that every slot is free.
 func reclaimAll(t *testing.T, n *ringtest.Net, ports int) {
 	t.Helper()
 	for p := 0; p < ports; p++ {
@@ -317,7 +179,7 @@ func TestProcessKill(t *testing.T) {
 				survivors = append(survivors, r2)
 				// The coordinator tells the receivers the stream is over.
 				me := n.Open(3, shm.RoleWrite)
-				if err := sendEnd(me); err != nil {
+				if err := stream.SendEnd(me); err != nil {
 					t.Fatal(err)
 				}
 			} else {

@@ -14,12 +14,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"ipn/internal/fdpass"
+	"ipn/internal/member"
 	"ipn/ring"
 	"ipn/shm"
 )
@@ -29,14 +28,12 @@ const envRole = "IPN_RINGTEST_ROLE"
 
 // Args tell a member what to do.
 type Args struct {
-	Count  int               `json:"count,omitempty"`
-	Size   int               `json:"size,omitempty"`
-	Seed   int64             `json:"seed,omitempty"`
-	To     uint64            `json:"to,omitempty"`
-	Extra  map[string]string `json:"extra,omitempty"`
-	Port   int               `json:"port"`
-	Ports  int               `json:"ports"`
-	Status string            `json:"-"`
+	Count int               `json:"count,omitempty"`
+	Size  int               `json:"size,omitempty"`
+	Seed  int64             `json:"seed,omitempty"`
+	To    uint64            `json:"to,omitempty"`
+	Extra map[string]string `json:"extra,omitempty"`
+	Port  int               `json:"port"`
 }
 
 // Role is the body of a member process. Its result is printed as JSON.
@@ -50,12 +47,12 @@ func Register(name string, r Role) { roles[name] = r }
 // Main runs a member role if this process is one, and the tests otherwise.
 func Main(m *testing.M) {
 	if name := os.Getenv(envRole); name != "" {
-		os.Exit(member(name))
+		os.Exit(runMember(name))
 	}
 	os.Exit(m.Run())
 }
 
-func member(name string) int {
+func runMember(name string) int {
 	fail := func(err error) int {
 		fmt.Fprintf(os.Stderr, "member %s: %v\n", name, err)
 		return 1
@@ -64,41 +61,13 @@ func member(name string) int {
 	if !ok {
 		return fail(fmt.Errorf("no such role"))
 	}
-	conn, err := fdpass.ConnFromFile(os.NewFile(3, "ctl"))
-	if err != nil {
-		return fail(err)
-	}
-	buf := make([]byte, 1<<16)
-	n, fds, err := fdpass.Recv(conn, buf)
-	if err != nil {
-		return fail(err)
-	}
 	var a Args
-	if err := json.Unmarshal(buf[:n], &a); err != nil {
-		return fail(err)
-	}
-	if len(fds) != 1+2*a.Ports {
-		return fail(fmt.Errorf("got %d descriptors, want %d", len(fds), 1+2*a.Ports))
-	}
-	seg, err := shm.Attach(os.NewFile(uintptr(fds[0]), "segment"))
+	net, err := member.Attach(&a)
 	if err != nil {
 		return fail(err)
-	}
-	net := ring.New(seg)
-	for p := 0; p < a.Ports; p++ {
-		rx, err1 := ring.EventfdFromFD(fds[1+p])
-		tx, err2 := ring.EventfdFromFD(fds[1+a.Ports+p])
-		if err1 != nil || err2 != nil {
-			return fail(fmt.Errorf("eventfds: %v %v", err1, err2))
-		}
-		net.SetEventfds(p, rx, tx)
 	}
 	port, err := net.Port(a.Port)
 	if err != nil {
-		return fail(err)
-	}
-	// Tell the parent we are attached, so it can time kills after this.
-	if err := fdpass.Send(conn, []byte("ready")); err != nil {
 		return fail(err)
 	}
 	res, err := role(port, a)
@@ -128,29 +97,12 @@ var netSeq atomic.Int64
 func NewNet(t testing.TB, g shm.Geometry) *Net {
 	t.Helper()
 	name := fmt.Sprintf("ipn-test-%d-%d", os.Getpid(), netSeq.Add(1))
-	seg, err := shm.Create("", name, g)
+	net, d, err := member.NewData(name, g)
 	if err != nil {
-		t.Fatalf("create segment: %v", err)
+		t.Fatalf("create network: %v", err)
 	}
-	n := &Net{Seg: seg, N: ring.New(seg), t: t}
-	for p := 0; p < g.Ports; p++ {
-		rx, err1 := ring.NewEventfd()
-		tx, err2 := ring.NewEventfd()
-		if err1 != nil || err2 != nil {
-			t.Fatalf("eventfd: %v %v", err1, err2)
-		}
-		n.Rx, n.Tx = append(n.Rx, rx), append(n.Tx, tx)
-		n.N.SetEventfds(p, rx, tx)
-	}
-	t.Cleanup(func() {
-		seg.Remove()
-		seg.Close()
-		for p := range n.Rx {
-			n.Rx[p].Close()
-			n.Tx[p].Close()
-		}
-	})
-	return n
+	t.Cleanup(d.Close)
+	return &Net{Seg: d.Seg, N: net, Rx: d.Rx, Tx: d.Tx, t: t}
 }
 
 // Open opens port p for this process (a member in the test process itself).
@@ -194,38 +146,14 @@ func (n *Net) Spawn(role string, roles uint32, a Args) *Member {
 	if err := n.N.OpenPort(a.Port, 0, roles); err != nil {
 		n.t.Fatalf("open port %d: %v", a.Port, err)
 	}
-	a.Ports = len(n.Rx)
-	conn, child, err := fdpass.Pair()
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	defer conn.Close()
 	m := &Member{Port: a.Port, done: make(chan error, 1)}
 	m.Cmd = exec.Command(os.Args[0], "-test.run=^$")
-	m.Cmd.Env = append(os.Environ(), envRole+"="+role, "IPN_RINGTEST_PORT="+strconv.Itoa(a.Port))
-	m.Cmd.ExtraFiles = []*os.File{child}
+	m.Cmd.Env = append(os.Environ(), envRole+"="+role)
 	m.Cmd.Stdout, m.Cmd.Stderr = &m.Stdout, &m.Stderr
-	if err := m.Cmd.Start(); err != nil {
-		n.t.Fatalf("start member %s: %v", role, err)
+	if err := member.Start(m.Cmd, member.Data{Seg: n.Seg, Rx: n.Rx, Tx: n.Tx}, a); err != nil {
+		n.t.Fatalf("member %s on port %d: %v (stderr: %s)", role, a.Port, err, m.Stderr.String())
 	}
-	child.Close()
 	go func() { m.done <- m.Cmd.Wait() }()
-	hdr, _ := json.Marshal(a)
-	fds := []int{int(n.Seg.File().Fd())}
-	for _, e := range n.Rx {
-		fds = append(fds, e.FD())
-	}
-	for _, e := range n.Tx {
-		fds = append(fds, e.FD())
-	}
-	if err := fdpass.Send(conn, hdr, fds...); err != nil {
-		n.t.Fatalf("hand over to member %s: %v", role, err)
-	}
-	buf := make([]byte, 16)
-	if _, _, err := fdpass.Recv(conn, buf); err != nil {
-		m.Cmd.Process.Kill()
-		n.t.Fatalf("member %s on port %d did not attach: %v (stderr: %s)", role, a.Port, err, m.Stderr.String())
-	}
 	return m
 }
 

@@ -1,0 +1,26 @@
+// Command ipn is the command-line tool of ipn, inter-process networking
+// over shared memory.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:   "ipn",
+		Short: "Inter-process networking over shared memory",
+		Long: `ipn joins processes into networks named by paths, the way hosts share an
+Ethernet segment: a sender writes a message once into shared memory and every
+recipient reads it in place.`,
+		SilenceUsage: true,
+	}
+	root.AddCommand(demoCmd(), memberCmd())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "ipn:", err)
+		os.Exit(1)
+	}
+}
