@@ -127,3 +127,18 @@ func TestFanoutChildFailure(t *testing.T) {
 type unlisted struct{ Transport }
 
 func (unlisted) Name() string { return "unlisted" }
+
+// TestFanoutTimeout checks that a run that does not finish in time is
+// stopped: its children are killed and nothing is left behind.
+func TestFanoutTimeout(t *testing.T) {
+	checkLeaks(t)
+	o := FanoutOptions{Receivers: 2, Payload: 64, Count: 1 << 40, Timeout: 500 * time.Millisecond}
+	start := time.Now()
+	_, err := RunFanout(context.Background(), ShmRing{}, o)
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Errorf("RunFanout of 2⁴⁰ messages in 500ms: got %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("RunFanout took %v to give up, want about the timeout", d)
+	}
+}

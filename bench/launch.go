@@ -100,6 +100,10 @@ func runGroup(ctx context.Context, timeout time.Duration, timer Timer, procs []p
 
 // start spawns every proc by re-executing this test binary.
 func start(ctx context.Context, cancel context.CancelFunc, procs []proc) (*group, error) {
+	exe, err := os.Executable() // this test binary
+	if err != nil {
+		return nil, fmt.Errorf("bench: finding the test binary: %w", err)
+	}
 	startR, startW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -122,7 +126,7 @@ func start(ctx context.Context, cancel context.CancelFunc, procs []proc) (*group
 		if err != nil {
 			return nil, err
 		}
-		cmd := exec.CommandContext(ctx, os.Args[0])
+		cmd := exec.CommandContext(ctx, exe)
 		cmd.Env = append(os.Environ(), env...)
 		cmd.ExtraFiles = append([]*os.File{startR}, p.files...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -6,13 +6,14 @@ import "fmt"
 // TestFanout run, baselines first. A new transport plugs in by being
 // appended here (children find it by Name).
 func Transports() []Transport {
-	return []Transport{SeqPacket{}, Dgram{}, ShmRing{}}
+	return []Transport{SeqPacket{}, Dgram{}, ShmRing{}, IPN{}}
 }
 
 // Pairs lists the ping-pong pairs that BenchmarkPingPong and TestPingPong run.
 // PairOf turns any Transport into a Pair.
 func Pairs() []Pair {
-	return []Pair{PairOf(SeqPacket{}), Eventfd{}, Eventfd{Blocking: true}, PairOf(ShmRing{})}
+	return []Pair{PairOf(SeqPacket{}), Eventfd{}, Eventfd{Blocking: true}, PairOf(ShmRing{}),
+		PairOf(IPN{}), PairOf(IPN{Spin: SpinNone})}
 }
 
 func lookupTransport(name string) (Transport, error) {

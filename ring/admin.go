@@ -118,7 +118,11 @@ func (n *Network) Synchronize(ctx context.Context, skip uint64) error {
 //  2. a grace period lets steps that began before 1 finish;
 //  3. a message p was dispatching when it died has recipients' bits set in
 //     its slot that were never pushed: a recipient that has the slot in
-//     neither its rings nor its view words never will, so its bit goes;
+//     neither its rings nor its view words never will, so its bit goes.
+//     (A recipient copying the slot out inside a receive step has it in
+//     neither too; its bit goes early, which is harmless: p's own bit keeps
+//     the slot from being freed until step 5, and its own release of the
+//     bit is idempotent);
 //  4. another grace period, so a receiver racing with 3 has finished;
 //  5. every reference p holds is dropped and its rings are emptied.
 func (n *Network) Reclaim(ctx context.Context, p int, dead uint64) (int, error) {

@@ -163,3 +163,4 @@ func (n *Network) release(s uint32, bit uint64) {
 		n.slotFreed()
 	}
 }
+

@@ -9,31 +9,26 @@ import (
 // Inbound flow, one message, inside a receive step (rxSeq odd):
 //
 //  1. peek the out-of-band ring, then the data ring;
-//  2. record the slot in one of the port's view words, then pop the cell:
-//     at every instant the reference is in the ring or in a view word, which
-//     is what lets a reclaim tell a delivered message from a lost one;
+//  2. for a view that outlives the step (RecvView), record the slot in one
+//     of the port's view words before popping the cell: at every instant
+//     the reference is in the ring or in a view word, which is what lets a
+//     reclaim tell a delivered message from a lost one. A copying receive
+//     (Recv) finishes inside the step, which the reclaim waits out instead;
 //  3. copy out (Recv) or hand out a View (RecvView);
 //  4. on release: clear the view word, then drop our bit from holders.
 
 // rxState is the receiver's private state.
 type rxState struct {
 	viewsFree uint64 // bit k set: view word k is free
-	spin      int    // adaptive spin budget, in checks of the rings
+	spin      spinner
 }
-
-// Spin budget bounds, in checks of the rings (a few nanoseconds each).
-const (
-	spinMin  = 16
-	spinMax  = 4096
-	spinInit = 256
-)
 
 func (r *rxState) init(g shm.Geometry) {
 	r.viewsFree = 1<<g.Views - 1
 	if g.Views == 64 {
 		r.viewsFree = ^uint64(0)
 	}
-	r.spin = spinInit
+	r.spin.init()
 }
 
 // Info describes a received message.
@@ -52,8 +47,8 @@ type View struct {
 	k    int
 }
 
-// take moves the next message from a ring into view word k. It must run
-// inside a receive step.
+// take moves the next message off a ring, into view word k unless k is
+// negative. It must run inside a receive step.
 func (p *Port) take(k int) (uint32, Info, bool, error) {
 	pv := p.pv
 	q, oob := &pv.oob, true
@@ -67,13 +62,14 @@ func (p *Port) take(k int) (uint32, Info, bool, error) {
 	if int(s) >= len(p.n.slots) {
 		return 0, Info{}, false, p.n.damaged("port %d ring holds slot %d of %d", p.id, s, len(p.n.slots))
 	}
-	pv.views[k].Store(uint64(s) + 1)
+	if k >= 0 {
+		pv.views[k].Store(uint64(s) + 1)
+	}
 	q.pop(pos)
 	meta := p.n.slots[s].meta.Load()
 	info := Info{Len: int(uint32(meta)), Origin: int(uint8(meta >> 32)), Hop: int(uint8(meta >> 40)), OOB: oob}
 	if info.Len > p.n.g.MTU {
-		pv.views[k].Store(0)
-		p.n.release(s, p.bit)
+		p.drop(s, k)
 		return 0, Info{}, false, p.n.damaged("slot %d length %d exceeds MTU %d", s, info.Len, p.n.g.MTU)
 	}
 	if oob {
@@ -85,9 +81,11 @@ func (p *Port) take(k int) (uint32, Info, bool, error) {
 	return s, info, true, nil
 }
 
-// drop clears view word k and our reference to slot s.
+// drop clears view word k, if any, and our reference to slot s.
 func (p *Port) drop(s uint32, k int) {
-	p.pv.views[k].Store(0)
+	if k >= 0 {
+		p.pv.views[k].Store(0)
+	}
 	p.n.release(s, p.bit)
 }
 
@@ -104,17 +102,13 @@ func (p *Port) TryRecv(b []byte) (int, Info, error) {
 	if err := p.canRecv(); err != nil {
 		return 0, Info{}, err
 	}
-	k := trailingZeros(p.rx.viewsFree)
-	if k == 64 {
-		return 0, Info{}, ErrTooManyViews
-	}
 	pv := p.pv
 	pv.rxSeq.Add(1)
-	s, info, ok, err := p.take(k)
+	s, info, ok, err := p.take(-1)
 	n := 0
 	if ok {
 		n = copy(b, p.n.slots[s].payload[:info.Len])
-		p.drop(s, k)
+		p.drop(s, -1)
 		if n < info.Len {
 			err = ErrTruncated
 		}
@@ -196,14 +190,9 @@ func (p *Port) Pending() bool { return p.pending() }
 // budget, so a receiver that keeps up costs senders no system call; then it
 // announces that it sleeps, looks once more, and sleeps on its eventfd.
 func (p *Port) waitRx(deadline time.Time) error {
-	r := &p.rx
-	for i := 0; i < r.spin; i++ {
-		if p.pending() {
-			r.spin = min(r.spin*2, spinMax)
-			return nil
-		}
+	if p.rx.spin.until(p.pending) {
+		return nil
 	}
-	r.spin = max(r.spin/2, spinMin)
 	e := p.n.rx[p.id].Load()
 	if e == nil {
 		return ErrAgain

@@ -23,17 +23,41 @@ import (
 
 // txState is the sender's private state.
 type txState struct {
-	cursor int      // next-fit scan position
-	recent []uint32 // slots we allocated lately, oldest first to retry
-	rpos   int
+	// hist holds the slots we took, oldest at hpos once it has wrapped.
+	// Receivers release a stream's slots in the order it sent them, so the
+	// oldest is the next to come free, and one we took a few sends ago is
+	// likely free already and still in cache.
+	hist   []uint32
+	hpos   int
+	cursor int // next-fit scan position
 	held   int // slots allocated and not yet submitted or aborted
+	spin   spinner
 }
 
+const (
+	histMax  = 4096
+	histNear = 16 // a slot this many sends old is retried first
+)
+
+const noSlot = ^uint32(0)
+
 func (t *txState) init(g shm.Geometry) {
-	n := min(16, g.Slots)
-	t.recent = make([]uint32, n)
-	for i := range t.recent {
-		t.recent[i] = ^uint32(0)
+	t.spin.init()
+	t.hist = make([]uint32, min(g.Slots, histMax))
+	for i := range t.hist {
+		t.hist[i] = noSlot
+	}
+}
+
+// ago returns the slot taken k sends ago (1 <= k <= len(hist)).
+func (t *txState) ago(k int) uint32 {
+	return t.hist[(t.hpos-k+len(t.hist))%len(t.hist)]
+}
+
+func (t *txState) record(s uint32) {
+	t.hist[t.hpos] = s
+	if t.hpos++; t.hpos == len(t.hist) {
+		t.hpos = 0
 	}
 }
 
@@ -44,31 +68,50 @@ type Tx struct {
 	slot uint32
 }
 
-// alloc takes a free slot. It first retries the slot it took longest ago
-// among its recent ones, which a receiver keeping up has freed by now: the
-// same few slots cycle, and their lines stay in cache. Otherwise it scans
-// from where the last scan stopped.
+// claim flips slot s's holders word from 0 to our bit.
+func (p *Port) claim(s uint32) bool {
+	if s == noSlot {
+		return false
+	}
+	h := p.n.slots[s].holders
+	return h.Load() == 0 && h.CompareAndSwap(0, p.bit)
+}
+
+// alloc takes a free slot: one taken a few sends ago (hot in cache), else
+// the oldest we took (the next a stream frees), else the first free one
+// found scanning on from where the last scan stopped.
 func (p *Port) alloc() (uint32, bool) {
 	t := &p.tx
-	slots := p.n.slots
-	if s := t.recent[t.rpos]; s != ^uint32(0) {
-		if h := slots[s].holders; h.Load() == 0 && h.CompareAndSwap(0, p.bit) {
-			t.rpos = (t.rpos + 1) % len(t.recent)
+	for _, s := range [2]uint32{t.ago(min(histNear, len(t.hist))), t.hist[t.hpos]} {
+		if p.claim(s) {
+			t.record(s)
 			return s, true
 		}
 	}
-	for range slots {
-		s := t.cursor
-		if t.cursor++; t.cursor == len(slots) {
+	for range p.n.slots {
+		s := uint32(t.cursor)
+		if t.cursor++; t.cursor == len(p.n.slots) {
 			t.cursor = 0
 		}
-		if h := slots[s].holders; h.Load() == 0 && h.CompareAndSwap(0, p.bit) {
-			t.recent[t.rpos] = uint32(s)
-			t.rpos = (t.rpos + 1) % len(t.recent)
-			return uint32(s), true
+		if p.claim(s) {
+			t.record(s)
+			return s, true
 		}
 	}
 	return 0, false
+}
+
+// roomLikely polls whether a waiting sender should try again: whether a
+// few of the slots it took longest ago are free, so that it resumes with
+// room for several messages instead of trading one slot at a time with the
+// receiver. One load, for spinning; without history it tries the scan.
+func (p *Port) roomLikely() bool {
+	t := &p.tx
+	s := t.hist[(t.hpos+len(t.hist)/4)%len(t.hist)]
+	if s == noSlot {
+		s = uint32(t.cursor)
+	}
+	return p.n.slots[s].holders.Load() == 0
 }
 
 // allocWait takes a slot, waiting in a lossless network until one is free
@@ -98,6 +141,12 @@ func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
 		return 0, ErrAgain
 	}
 	for {
+		if p.tx.spin.until(p.roomLikely) {
+			if s, ok := p.alloc(); ok {
+				p.tx.held++
+				return s, nil
+			}
+		}
 		// Announce, then look again: a slot freed between the two is
 		// seen by the second look; one freed after is announced to us.
 		p.n.txWaiters.Or(p.bit)

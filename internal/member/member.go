@@ -10,6 +10,7 @@ package member
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 
@@ -29,7 +30,7 @@ type Data struct {
 }
 
 // Start starts cmd, hands it d and hdr (encoded as JSON), and waits until
-// the child has attached. On error the child is killed.
+// the child has attached (Attach). On error the child is killed.
 func Start(cmd *exec.Cmd, d Data, hdr any) error {
 	conn, child, err := fdpass.Pair()
 	if err != nil {
@@ -42,12 +43,20 @@ func Start(cmd *exec.Cmd, d Data, hdr any) error {
 	if err != nil {
 		return fmt.Errorf("member: start %s: %w", cmd.Path, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			cmd.Process.Kill()
-		}
-	}()
+	if err := Send(conn, d, hdr); err != nil {
+		cmd.Process.Kill()
+		return err
+	}
+	if _, _, err := fdpass.Recv(conn, make([]byte, 16)); err != nil {
+		cmd.Process.Kill()
+		return fmt.Errorf("member: %s did not attach: %w", cmd.Path, err)
+	}
+	return nil
+}
+
+// Send writes hdr (as JSON) with the segment and every port's eventfds to
+// conn. The socket buffers them, so the child may start later.
+func Send(conn *net.UnixConn, d Data, hdr any) error {
 	b, err := json.Marshal(hdr)
 	if err != nil {
 		return fmt.Errorf("member: header: %w", err)
@@ -62,21 +71,30 @@ func Start(cmd *exec.Cmd, d Data, hdr any) error {
 	if err := fdpass.Send(conn, b, fds...); err != nil {
 		return fmt.Errorf("member: hand over: %w", err)
 	}
-	if _, _, err := fdpass.Recv(conn, make([]byte, 16)); err != nil {
-		return fmt.Errorf("member: %s did not attach: %w", cmd.Path, err)
-	}
-	ok = true
 	return nil
 }
 
-// Attach is the child's side of Start: it decodes the header into hdr and
-// returns the network, with every port's eventfds installed.
+// Attach is the child's side of Start: it receives the network on its
+// inherited socket, decodes the header into hdr, and says it is ready.
 func Attach(hdr any) (*ring.Network, error) {
 	conn, err := fdpass.ConnFromFile(os.NewFile(ctlFD, "member-ctl"))
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
+	n, err := Receive(conn, hdr)
+	if err != nil {
+		return nil, err
+	}
+	if err := fdpass.Send(conn, []byte("ready")); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Receive is the child's side of Send: it returns the network, with every
+// port's eventfds installed.
+func Receive(conn *net.UnixConn, hdr any) (*ring.Network, error) {
 	buf := make([]byte, 1<<16)
 	n, fds, err := fdpass.Recv(conn, buf)
 	if err != nil {
@@ -107,9 +125,6 @@ func Attach(hdr any) (*ring.Network, error) {
 			return nil, err
 		}
 		net.SetEventfds(p, rx, tx)
-	}
-	if err := fdpass.Send(conn, []byte("ready")); err != nil {
-		return nil, err
 	}
 	return net, nil
 }

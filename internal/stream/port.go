@@ -28,7 +28,11 @@ type SendStats struct{ Sent, Again int }
 func Send(p *ring.Port, o SendOptions) (SendStats, error) {
 	buf := make([]byte, p.MTU())
 	var st SendStats
+	var wait time.Time
 	for seq := uint64(0); seq < uint64(o.Count); seq++ {
+		if seq%4096 == 0 {
+			wait = time.Now().Add(time.Minute)
+		}
 		m := buf[:Len(o.Size, p.MTU(), seq)]
 		Fill(m, o.Seed, seq)
 		to := p.Network().Readers() &^ (1 << p.ID())
@@ -37,7 +41,7 @@ func Send(p *ring.Port, o SendOptions) (SendStats, error) {
 			if o.NonBlock {
 				_, err = p.TrySend(m, to, 0)
 			} else {
-				_, err = p.Send(m, to, 0, time.Now().Add(time.Minute))
+				_, err = p.Send(m, to, 0, wait)
 			}
 			if errors.Is(err, ring.ErrAgain) {
 				st.Again++
@@ -71,12 +75,15 @@ func Receive(p *ring.Port, seed int64, view bool) (Result, error) {
 	c := NewChecker(seed, p.MTU())
 	buf := make([]byte, p.MTU())
 	ended := false
-	for {
+	var wait time.Time
+	for i := 0; ; i++ {
 		var data []byte
 		var info ring.Info
 		var v ring.View
 		var err error
-		wait := time.Now().Add(time.Minute)
+		if i%4096 == 0 { // reading the clock per message would cost more than the message
+			wait = time.Now().Add(time.Minute)
+		}
 		switch {
 		case view && ended:
 			v, err = p.TryRecvView()
