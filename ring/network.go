@@ -163,4 +163,3 @@ func (n *Network) release(s uint32, bit uint64) {
 		n.slotFreed()
 	}
 }
-
