@@ -25,17 +25,24 @@ import (
 // opens the ports, and hands each child its descriptors over a unix socket
 // (SCM_RIGHTS), as the coordinator does for real members.
 type IPN struct {
-	// Pool is the network's message pool (IPN_SO_MSGPOOLSIZE); 0 means
-	// DefaultIPNPool.
+	// Pool is the network's message pool (IPN_SO_MSGPOOLSIZE); 0 gives it
+	// as many slots as the bare ring has (see ipnPool).
 	Pool int
 	// Spin fixes the polling budget before sleeping (see ring.Port.SetSpin);
 	// -1 or 0 in the zero value means adaptive. Use SpinNone to always sleep.
 	Spin int
 }
 
-// DefaultIPNPool is the pool size the benchmarks use: deep enough that a
-// sender and its receivers rarely wait for each other, as a socket's buffer.
-const DefaultIPNPool = 256
+// ipnPool gives ipn as many slots as ShmRing gets for the same payload
+// (ringLayout: up to 1024, within 16 MiB), so the two shared-memory
+// transports buffer the same number of messages.
+func ipnPool(n, payload int) int {
+	l, err := newRingLayout(n, payload)
+	if err != nil {
+		return 64
+	}
+	return int(l.slots)
+}
 
 // SpinNone makes IPN receivers sleep on their eventfd at once.
 const SpinNone = -2
@@ -60,7 +67,7 @@ var ipnSeq atomic.Int64
 func (t IPN) Setup(n, payload int) (*Plan, error) {
 	pool := t.Pool
 	if pool == 0 {
-		pool = DefaultIPNPool
+		pool = ipnPool(n, payload)
 	}
 	g := shm.Derive(shm.Options{MTU: payload, Ports: n + 1, Pool: pool, Lossless: true})
 	name := fmt.Sprintf("ipn-bench-%d-%d", os.Getpid(), ipnSeq.Add(1))

@@ -24,10 +24,12 @@ func (n *Network) OpenPort(p, pid int, roles uint32) error {
 	if st := pv.state.Load(); st != shm.PortFree {
 		return fmt.Errorf("ring: open port %d: %w (state %d)", p, ErrBusy, st)
 	}
-	for _, w := range []*atomic.Uint64{pv.txSeq, pv.sent, pv.sentB, pv.blocked, pv.noSlot,
-		pv.rxSeq, pv.recv, pv.recvB, pv.oobRecv, pv.drops, pv.oobDrops, pv.hopDrops} {
+	for _, w := range []*atomic.Uint64{pv.txSeq, pv.sentB, pv.blocked, pv.noSlot,
+		pv.rxSeq, pv.recvB, pv.drops, pv.oobDrops, pv.hopDrops} {
 		w.Store(0)
 	}
+	pv.dataBase.Store(pv.data.head.Load())
+	pv.oobBase.Store(pv.oob.head.Load())
 	for i := range pv.views {
 		pv.views[i].Store(0)
 	}
@@ -237,9 +239,10 @@ func (n *Network) Stats(p int) PortStats {
 	pv := &n.ports[p]
 	st := PortStats{
 		State: pv.state.Load(), Roles: pv.roles.Load(), PID: int(pv.pid.Load()),
-		Sent: pv.sent.Load(), SentBytes: pv.sentB.Load(),
-		Received: pv.recv.Load(), ReceivedBytes: pv.recvB.Load(), OOBReceived: pv.oobRecv.Load(),
-		Blocked: pv.blocked.Load(), NoSlot: pv.noSlot.Load(),
+		Sent: pv.txSeq.Load() / 2, SentBytes: pv.sentB.Load(),
+		Received: pv.data.head.Load() - pv.dataBase.Load(), ReceivedBytes: pv.recvB.Load(),
+		OOBReceived: pv.oob.head.Load() - pv.oobBase.Load(),
+		Blocked:     pv.blocked.Load(), NoSlot: pv.noSlot.Load(),
 		Drops: pv.drops.Load(), OOBDrops: pv.oobDrops.Load(), HopDrops: pv.hopDrops.Load(),
 		Queued: pv.data.len(),
 	}

@@ -31,12 +31,13 @@ type Network struct {
 // portView holds the shared words of one port's record and rings.
 type portView struct {
 	state, gen, pid, roles *atomic.Uint32
+	dataBase, oobBase      *atomic.Uint64
 
-	txSeq, sent, sentB, blocked, noSlot *atomic.Uint64
-	rxSeq, recv, recvB, oobRecv         *atomic.Uint64
-	sleep                               *atomic.Uint32
-	drops, oobDrops, hopDrops           *atomic.Uint64
-	views                               []atomic.Uint64
+	txSeq, sentB, blocked, noSlot *atomic.Uint64
+	rxSeq, recvB                  *atomic.Uint64
+	sleep                         *atomic.Uint32
+	drops, oobDrops, hopDrops     *atomic.Uint64
+	views                         []atomic.Uint64
 
 	data, oob queue
 }
@@ -81,12 +82,12 @@ func New(seg *shm.Segment) *Network {
 		u64 := func(f int) *atomic.Uint64 { return seg.Uint64(o + f) }
 		n.ports[p] = portView{
 			state: u32(shm.PortState), gen: u32(shm.PortGen), pid: u32(shm.PortPID), roles: u32(shm.PortRoles),
-			txSeq: u64(shm.PortTxSeq), sent: u64(shm.PortSent), sentB: u64(shm.PortSentB),
+			dataBase: u64(shm.PortDataBase), oobBase: u64(shm.PortOOBBase),
+			txSeq: u64(shm.PortTxSeq), sentB: u64(shm.PortSentB),
 			blocked: u64(shm.PortBlocked), noSlot: u64(shm.PortNoSlot),
-			rxSeq: u64(shm.PortRxSeq), recv: u64(shm.PortRecv), recvB: u64(shm.PortRecvB),
-			oobRecv: u64(shm.PortOOBRecv),
-			sleep:   u32(shm.PortSleep),
-			drops:   u64(shm.PortDrops), oobDrops: u64(shm.PortOOBDrops), hopDrops: u64(shm.PortHopDrops),
+			rxSeq: u64(shm.PortRxSeq), recvB: u64(shm.PortRecvB),
+			sleep: u32(shm.PortSleep),
+			drops: u64(shm.PortDrops), oobDrops: u64(shm.PortOOBDrops), hopDrops: u64(shm.PortHopDrops),
 			views: seg.Uint64s(o+shm.PortViews, g.Views),
 			data:  newQueue(seg, l.DataRing(p), g.RingCap, dataLimit),
 			oob:   newQueue(seg, l.OOB(p), g.OOBCap, g.OOBCap),

@@ -72,10 +72,7 @@ func (p *Port) take(k int) (uint32, Info, bool, error) {
 		p.drop(s, k)
 		return 0, Info{}, false, p.n.damaged("slot %d length %d exceeds MTU %d", s, info.Len, p.n.g.MTU)
 	}
-	if oob {
-		pv.oobRecv.Add(1)
-	} else {
-		pv.recv.Add(1)
+	if !oob {
 		pv.recvB.Add(uint64(info.Len))
 	}
 	return s, info, true, nil

@@ -25,7 +25,7 @@ type spinner struct {
 
 // Spin bounds.
 const (
-	tightPolls = 2048
+	tightPolls = 1024
 	spinMin    = 2 * time.Microsecond
 	spinMax    = 50 * time.Microsecond
 )

@@ -206,21 +206,20 @@ func (p *Port) submit(t Tx, n int, to uint64, hop int, flags uint64) (int, error
 		p.Abort(t)
 		return 0, ErrMsgSize
 	}
+	if p.n.writers.Load()&p.bit == 0 {
+		p.Abort(t)
+		return 0, ErrNotWriter
+	}
 	p.tx.held--
 	pv := p.pv
-	pv.txSeq.Add(1) // odd: inside a send step, see Network.Synchronize
-	delivered := 0
-	var err error
-	if p.n.writers.Load()&p.bit == 0 {
-		err = ErrNotWriter
-	} else {
-		delivered = p.fanout(t.slot, n, to&p.n.readers.Load()&^p.bit, hop, flags)
-		pv.sent.Add(1)
-		pv.sentB.Add(uint64(n))
-	}
+	// Odd inside the step (see Network.Synchronize); the sequence also
+	// counts the messages sent, two steps each.
+	pv.txSeq.Add(1)
+	delivered := p.fanout(t.slot, n, to&p.n.readers.Load()&^p.bit, hop, flags)
+	pv.sentB.Add(uint64(n))
 	p.n.release(t.slot, p.bit)
 	pv.txSeq.Add(1)
-	return delivered, err
+	return delivered, nil
 }
 
 func (p *Port) fanout(s uint32, n int, to uint64, hop int, flags uint64) int {

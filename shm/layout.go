@@ -7,7 +7,7 @@ package shm
 //	64                line 1: network state: reader and writer bitmaps, state (coordinator)
 //	128               line 2: bitmap of ports waiting for a free slot (senders, releasers)
 //	192   ports       Ports records of PortStride bytes:
-//	        +0          ctl line:   state, generation, pid, flags (coordinator)
+//	        +0          ctl line:   state, generation, pid, roles, ring bases (coordinator)
 //	        +64         tx line:    send step sequence and send counters (the port's sender)
 //	        +128        rx line:    receive step sequence and receive counters (the port's receiver)
 //	        +192        sleep line: receiver asleep flag (receiver; senders clear it)
@@ -74,17 +74,18 @@ const (
 	PortGen   = 4  // uint32: bumped each time the port is opened
 	PortPID   = 8  // uint32: process that holds the port
 	PortRoles = 12 // uint32: RoleRead | RoleWrite
+	// Data and OOB ring heads when the port was opened: messages received
+	// are the head's distance from them, so receiving counts for free.
+	PortDataBase = 16 // uint64
+	PortOOBBase  = 24 // uint64
 
-	PortTxSeq   = 64 // uint64: odd while the sender is inside a send step
-	PortSent    = 72 // uint64: messages sent
+	PortTxSeq   = 64 // uint64: odd inside a send step; twice the messages sent
 	PortSentB   = 80 // uint64: bytes sent
 	PortBlocked = 88 // uint64: sends that found no room (waited, or got EAGAIN)
 	PortNoSlot  = 96 // uint64: sends dropped for want of a slot (lossy)
 
-	PortRxSeq   = 128 // uint64: odd while the receiver is inside a receive step
-	PortRecv    = 136 // uint64: messages received
-	PortRecvB   = 144 // uint64: bytes received
-	PortOOBRecv = 152 // uint64: out-of-band messages received
+	PortRxSeq = 128 // uint64: odd while the receiver is inside a receive step
+	PortRecvB = 144 // uint64: bytes received
 
 	PortSleep = 192 // uint32: 1 while the receiver sleeps on its eventfd
 

@@ -21,10 +21,10 @@ func TestLayoutPinned(t *testing.T) {
 		{"OffNetState", OffNetState, 80}, {"OffNetGen", OffNetGen, 84},
 		{"OffTxWaiters", OffTxWaiters, 128}, {"HeaderSize", HeaderSize, 192},
 		{"PortState", PortState, 0}, {"PortGen", PortGen, 4}, {"PortPID", PortPID, 8}, {"PortRoles", PortRoles, 12},
-		{"PortTxSeq", PortTxSeq, 64}, {"PortSent", PortSent, 72}, {"PortSentB", PortSentB, 80},
+		{"PortDataBase", PortDataBase, 16}, {"PortOOBBase", PortOOBBase, 24},
+		{"PortTxSeq", PortTxSeq, 64}, {"PortSentB", PortSentB, 80},
 		{"PortBlocked", PortBlocked, 88}, {"PortNoSlot", PortNoSlot, 96},
-		{"PortRxSeq", PortRxSeq, 128}, {"PortRecv", PortRecv, 136}, {"PortRecvB", PortRecvB, 144},
-		{"PortOOBRecv", PortOOBRecv, 152}, {"PortSleep", PortSleep, 192},
+		{"PortRxSeq", PortRxSeq, 128}, {"PortRecvB", PortRecvB, 144}, {"PortSleep", PortSleep, 192},
 		{"PortDrops", PortDrops, 256}, {"PortOOBDrops", PortOOBDrops, 264}, {"PortHopDrops", PortHopDrops, 272},
 		{"PortViews", PortViews, 320},
 		{"RingHead", RingHead, 0}, {"RingTail", RingTail, 64}, {"RingCells", RingCells, 128},
@@ -64,9 +64,9 @@ func TestWritersApart(t *testing.T) {
 		}
 	}
 	port := map[string][]int{
-		"coordinator": {PortState, PortGen, PortPID, PortRoles},
-		"sender":      {PortTxSeq, PortSent, PortSentB, PortBlocked, PortNoSlot},
-		"receiver":    {PortRxSeq, PortRecv, PortRecvB, PortOOBRecv},
+		"coordinator": {PortState, PortGen, PortPID, PortRoles, PortDataBase, PortOOBBase},
+		"sender":      {PortTxSeq, PortSentB, PortBlocked, PortNoSlot},
+		"receiver":    {PortRxSeq, PortRecvB},
 		"sleep":       {PortSleep},
 		"others":      {PortDrops, PortOOBDrops, PortHopDrops},
 		"views":       {PortViews},
