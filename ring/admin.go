@@ -151,7 +151,7 @@ func (n *Network) Reclaim(ctx context.Context, p int, dead uint64) (int, error) 
 		if h&bit == 0 || int(uint8(sl.meta.Load()>>32)) != p {
 			continue
 		}
-		for w := h &^ bit; w != 0; w &= w - 1 {
+		for w := h &^ bit & n.portMask; w != 0; w &= w - 1 {
 			r := trailingZeros(w)
 			if !n.holds(r, uint32(s)) {
 				sl.holders.And(^(uint64(1) << r))
@@ -171,15 +171,8 @@ func (n *Network) Reclaim(ctx context.Context, p int, dead uint64) (int, error) 
 	for i := range pv.views {
 		pv.views[i].Store(0)
 	}
-	for _, q := range []*queue{&pv.data, &pv.oob} {
-		for {
-			_, pos, ok := q.peek()
-			if !ok {
-				break
-			}
-			q.pop(pos)
-		}
-	}
+	pv.data.drain()
+	pv.oob.drain()
 	pv.sleep.Store(0)
 	pv.txSeq.Store(0)
 	pv.rxSeq.Store(0)

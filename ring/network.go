@@ -22,6 +22,9 @@ type Network struct {
 
 	ports []portView
 	slots []slotView
+	// portMask has a bit for each port: bitmaps read from shared memory are
+	// masked with it before they index anything.
+	portMask uint64
 
 	// Wake-up lines per port: rx wakes a sleeping receiver, tx a sender
 	// waiting for a free slot. Set by SetEventfds before ports are used.
@@ -71,6 +74,7 @@ func New(seg *shm.Segment) *Network {
 		slots:     make([]slotView, g.Slots),
 		rx:        make([]atomic.Pointer[Eventfd], g.Ports),
 		tx:        make([]atomic.Pointer[Eventfd], g.Ports),
+		portMask:  ^uint64(0) >> (64 - g.Ports),
 	}
 	dataLimit := g.Pool
 	if g.Lossless() {
@@ -117,10 +121,10 @@ func (n *Network) SetEventfds(p int, rx, tx *Eventfd) {
 }
 
 // Readers returns the bitmap of ports that receive.
-func (n *Network) Readers() uint64 { return n.readers.Load() }
+func (n *Network) Readers() uint64 { return n.readers.Load() & n.portMask }
 
 // Writers returns the bitmap of ports that send.
-func (n *Network) Writers() uint64 { return n.writers.Load() }
+func (n *Network) Writers() uint64 { return n.writers.Load() & n.portMask }
 
 // damaged marks the network damaged and returns an error saying where.
 func (n *Network) damaged(format string, args ...any) error {
@@ -145,7 +149,7 @@ func (n *Network) slotFreed() {
 	if n.txWaiters.Load() == 0 {
 		return
 	}
-	w := n.txWaiters.Swap(0)
+	w := n.txWaiters.Swap(0) & n.portMask
 	for w != 0 {
 		p := trailingZeros(w)
 		w &= w - 1

@@ -34,7 +34,8 @@ func (n *Network) Port(p int) (*Port, error) {
 	}
 	pt := &Port{n: n, id: p, bit: 1 << p, pv: pv}
 	pt.tx.init(n.g)
-	pt.rx.init(n.g)
+	pt.tx.rings = make([]producerView, 2*n.g.Ports)
+	pt.rx.init(n.g, pv)
 	return pt, nil
 }
 

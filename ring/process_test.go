@@ -205,3 +205,80 @@ func TestProcessKill(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessManySenders has three sender processes share one receiver's
+// ring: each sender's messages must arrive complete, intact and in order.
+func TestProcessManySenders(t *testing.T) {
+	for _, lossless := range []bool{true, false} {
+		t.Run(fmt.Sprintf("lossless=%v", lossless), func(t *testing.T) {
+			g := shm.Derive(shm.Options{MTU: 300, Ports: 4, Pool: 32, Lossless: lossless})
+			n := ringtest.NewNet(t, g)
+			r := n.Spawn("recv-many", shm.RoleRead, ringtest.Args{Port: 0, Count: 3})
+			var ss []*ringtest.Member
+			for p := 1; p <= 3; p++ {
+				ss = append(ss, n.Spawn("send", shm.RoleWrite, ringtest.Args{Port: p, Seed: int64(p), Count: 20000}))
+			}
+			for _, s := range ss {
+				s.Wait(t, nil)
+			}
+			var got map[int]recvResult
+			r.Wait(t, &got)
+			drops := n.N.Stats(0).Drops
+			total := 0
+			for p := 1; p <= 3; p++ {
+				res := got[p]
+				total += res.Received
+				if res.Bad != 0 || res.OutOfOrder != 0 {
+					t.Errorf("from port %d: %d corrupt, %d out of order", p, res.Bad, res.OutOfOrder)
+				}
+				if lossless && (res.Received != 20000 || res.Gaps != 0) {
+					t.Errorf("from port %d: received %d with %d gaps, want 20000 and none", p, res.Received, res.Gaps)
+				}
+			}
+			if uint64(total)+drops != 60000 {
+				t.Errorf("received %d + dropped %d, want 60000", total, drops)
+			}
+			reclaimAll(t, n, 4)
+		})
+	}
+}
+
+func init() {
+	// recv-many checks one stream per origin port and stops after a.Count
+	// end markers.
+	ringtest.Register("recv-many", func(p *ring.Port, a ringtest.Args) (any, error) {
+		checkers := map[int]*stream.Checker{}
+		buf := make([]byte, p.MTU())
+		ends := 0
+		for ends < a.Count {
+			k, info, err := p.Recv(buf, time.Now().Add(time.Minute))
+			if err != nil {
+				return nil, err
+			}
+			if info.OOB {
+				ends++
+				continue
+			}
+			c := checkers[info.Origin]
+			if c == nil {
+				c = stream.NewChecker(int64(info.Origin), p.MTU())
+				checkers[info.Origin] = c
+			}
+			c.Check(buf[:k])
+		}
+		for { // the end markers overtake data still queued
+			k, info, err := p.TryRecv(buf)
+			if err != nil {
+				break
+			}
+			if c := checkers[info.Origin]; c != nil && !info.OOB {
+				c.Check(buf[:k])
+			}
+		}
+		res := map[int]recvResult{}
+		for o, c := range checkers {
+			res[o] = c.Result()
+		}
+		return res, nil
+	})
+}

@@ -21,9 +21,13 @@ import (
 type rxState struct {
 	viewsFree uint64 // bit k set: view word k is free
 	spin      spinner
+	// Next positions to read in the data and OOB rings; the shared heads
+	// follow them, for producers and the coordinator.
+	dataHead, oobHead uint64
 }
 
-func (r *rxState) init(g shm.Geometry) {
+func (r *rxState) init(g shm.Geometry, pv *portView) {
+	r.dataHead, r.oobHead = pv.data.head.Load(), pv.oob.head.Load()
 	r.viewsFree = 1<<g.Views - 1
 	if g.Views == 64 {
 		r.viewsFree = ^uint64(0)
@@ -50,12 +54,12 @@ type View struct {
 // take moves the next message off a ring, into view word k unless k is
 // negative. It must run inside a receive step.
 func (p *Port) take(k int) (uint32, Info, bool, error) {
-	pv := p.pv
-	q, oob := &pv.oob, true
-	s, pos, ok := q.peek()
+	pv, r := p.pv, &p.rx
+	q, head, oob := &pv.oob, &r.oobHead, true
+	s, ok := q.at(*head)
 	if !ok {
-		q, oob = &pv.data, false
-		if s, pos, ok = q.peek(); !ok {
+		q, head, oob = &pv.data, &r.dataHead, false
+		if s, ok = q.at(*head); !ok {
 			return 0, Info{}, false, nil
 		}
 	}
@@ -65,7 +69,8 @@ func (p *Port) take(k int) (uint32, Info, bool, error) {
 	if k >= 0 {
 		pv.views[k].Store(uint64(s) + 1)
 	}
-	q.pop(pos)
+	*head++
+	q.head.Store(*head)
 	meta := p.n.slots[s].meta.Load()
 	info := Info{Len: int(uint32(meta)), Origin: int(uint8(meta >> 32)), Hop: int(uint8(meta >> 40)), OOB: oob}
 	if info.Len > p.n.g.MTU {
@@ -177,7 +182,13 @@ func (p *Port) Release(v View) {
 }
 
 // pending reports whether a message waits on either ring.
-func (p *Port) pending() bool { return p.pv.data.nonEmpty() || p.pv.oob.nonEmpty() }
+func (p *Port) pending() bool {
+	if _, ok := p.pv.data.at(p.rx.dataHead); ok {
+		return true
+	}
+	_, ok := p.pv.oob.at(p.rx.oobHead)
+	return ok
+}
 
 // Pending reports whether a message waits, without taking it.
 func (p *Port) Pending() bool { return p.pending() }

@@ -31,7 +31,11 @@ type txState struct {
 	hpos   int
 	cursor int // next-fit scan position
 	held   int // slots allocated and not yet submitted or aborted
+	// oldFirst: the last allocation found the oldest slot free and the
+	// recent one busy (a full pool), so try the oldest first.
+	oldFirst bool
 	spin   spinner
+	rings  []producerView // data ring of port r at r, its OOB ring at Ports+r
 }
 
 const (
@@ -82,11 +86,18 @@ func (p *Port) claim(s uint32) bool {
 // found scanning on from where the last scan stopped.
 func (p *Port) alloc() (uint32, bool) {
 	t := &p.tx
-	for _, s := range [2]uint32{t.ago(min(histNear, len(t.hist))), t.hist[t.hpos]} {
-		if p.claim(s) {
-			t.record(s)
-			return s, true
-		}
+	near, old := t.ago(min(histNear, len(t.hist))), t.hist[t.hpos]
+	if t.oldFirst {
+		near, old = old, near
+	}
+	if p.claim(near) {
+		t.record(near)
+		return near, true
+	}
+	if p.claim(old) {
+		t.oldFirst = !t.oldFirst
+		t.record(old)
+		return old, true
 	}
 	for range p.n.slots {
 		s := uint32(t.cursor)
@@ -215,7 +226,7 @@ func (p *Port) submit(t Tx, n int, to uint64, hop int, flags uint64) (int, error
 	// Odd inside the step (see Network.Synchronize); the sequence also
 	// counts the messages sent, two steps each.
 	pv.txSeq.Add(1)
-	delivered := p.fanout(t.slot, n, to&p.n.readers.Load()&^p.bit, hop, flags)
+	delivered := p.fanout(t.slot, n, to&p.n.Readers()&^p.bit, hop, flags)
 	pv.sentB.Add(uint64(n))
 	p.n.release(t.slot, p.bit)
 	pv.txSeq.Add(1)
@@ -233,11 +244,11 @@ func (p *Port) fanout(s uint32, n int, to uint64, hop int, flags uint64) int {
 	for w := to; w != 0; w &= w - 1 {
 		r := trailingZeros(w)
 		rp := &p.n.ports[r]
-		q, drops := &rp.data, rp.drops
+		q, drops, view := &rp.data, rp.drops, &p.tx.rings[r]
 		if flags&metaOOB != 0 {
-			q, drops = &rp.oob, rp.oobDrops
+			q, drops, view = &rp.oob, rp.oobDrops, &p.tx.rings[len(p.n.ports)+r]
 		}
-		if !q.push(s) {
+		if !q.push(s, view) {
 			sl.holders.And(^(uint64(1) << r))
 			drops.Add(1)
 			continue

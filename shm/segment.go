@@ -107,7 +107,7 @@ func (s *Segment) writeHeader() {
 	le.PutUint32(h[OffFlags:], g.Flags)
 	le.PutUint64(h[OffSize:], uint64(s.Layout.Size))
 	le.PutUint32(h[OffVersion:], Version)
-	// Empty ring cells carry the lap they wait for (see package ring).
+	// Ring cells start as if the lap before had been consumed (see package ring).
 	for p := 0; p < g.Ports; p++ {
 		initCells(s, s.Layout.DataRing(p), g.RingCap)
 		initCells(s, s.Layout.OOB(p), g.OOBCap)
@@ -117,12 +117,13 @@ func (s *Segment) writeHeader() {
 	s.Uint64(OffMagic).Store(Magic)
 }
 
-// EmptyCell is the value of a ring cell that waits for position pos.
-func EmptyCell(pos uint64) uint64 { return uint64(uint32(pos)) << 32 }
+// InitialCell is the value of cell i of a new ring of n cells: the cell of
+// position i-n, consumed.
+func InitialCell(i, n int) uint64 { return uint64(uint32(i-n)) << 32 }
 
 func initCells(s *Segment, ring, n int) {
 	for i := 0; i < n; i++ {
-		s.Uint64(ring + RingCells + 8*i).Store(EmptyCell(uint64(i)))
+		s.Uint64(ring + RingCells + 8*i).Store(InitialCell(i, n))
 	}
 }
 
