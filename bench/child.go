@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime/metrics"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Lines a child writes on its standard output. The parent ignores others.
@@ -125,7 +127,7 @@ func runSender(t Transport, ep Endpoint, sp spec, start *os.File, rep *Report) e
 	if err := release(start); err != nil {
 		return err
 	}
-	a0, t0 := allocs(), time.Now()
+	a0, c0, t0 := allocs(), cpuTime(), time.Now()
 	for seq := range uint64(sp.Count) {
 		gen.Fill(buf, seq)
 		if err := s.Send(buf); err != nil {
@@ -136,7 +138,7 @@ func runSender(t Transport, ep Endpoint, sp spec, start *os.File, rep *Report) e
 	}
 	closed = true
 	err = s.Close()
-	rep.Elapsed, rep.Allocs = time.Since(t0), allocs()-a0
+	rep.Elapsed, rep.Allocs, rep.CPU = time.Since(t0), allocs()-a0, cpuTime()-c0
 	if err != nil {
 		return fmt.Errorf("bench: %s: close sender: %w", t.Name(), err)
 	}
@@ -164,7 +166,7 @@ func runReceiver(t Transport, ep Endpoint, sp spec, start *os.File, rep *Report)
 	if err := release(start); err != nil {
 		return err
 	}
-	a0, t0 := allocs(), time.Now()
+	a0, c0, t0 := allocs(), cpuTime(), time.Now()
 	for {
 		p, err := r.Recv()
 		if errors.Is(err, io.EOF) {
@@ -176,7 +178,7 @@ func runReceiver(t Transport, ep Endpoint, sp spec, start *os.File, rep *Report)
 		}
 		tally.Add(p)
 	}
-	rep.Elapsed, rep.Allocs = time.Since(t0), allocs()-a0
+	rep.Elapsed, rep.Allocs, rep.CPU = time.Since(t0), allocs()-a0, cpuTime()-c0
 	rep.addTally(tally)
 	return nil
 }
@@ -224,7 +226,7 @@ func runPinger(p Pair, ep Endpoint, sp spec, start *os.File, rep *Report) error 
 	if err := release(start); err != nil {
 		return err
 	}
-	a0, t0 := allocs(), time.Now()
+	a0, c0, t0 := allocs(), cpuTime(), time.Now()
 	for i := range sp.Count {
 		d, err := roundTrip(uint64(sp.Warmup + i))
 		if err != nil {
@@ -235,7 +237,7 @@ func runPinger(p Pair, ep Endpoint, sp spec, start *os.File, rep *Report) error 
 	}
 	closed = true
 	err = c.Close()
-	rep.Elapsed, rep.Allocs = time.Since(t0), allocs()-a0
+	rep.Elapsed, rep.Allocs, rep.CPU = time.Since(t0), allocs()-a0, cpuTime()-c0
 	rep.addTally(tally)
 	rep.Latency = Summarize(lat)
 	if err != nil {
@@ -255,7 +257,7 @@ func runPonger(p Pair, ep Endpoint, rep *Report) error {
 	if _, err := fmt.Fprintln(os.Stdout, readyLine); err != nil {
 		return err
 	}
-	a0, t0 := allocs(), time.Now()
+	a0, c0, t0 := allocs(), cpuTime(), time.Now()
 	for {
 		q, err := c.Recv()
 		if errors.Is(err, io.EOF) {
@@ -270,8 +272,18 @@ func runPonger(p Pair, ep Endpoint, rep *Report) error {
 			return fmt.Errorf("bench: %s: echo %d: %w", p.Name(), rep.Msgs, err)
 		}
 	}
-	rep.Elapsed, rep.Allocs = time.Since(t0), allocs()-a0
+	rep.Elapsed, rep.Allocs, rep.CPU = time.Since(t0), allocs()-a0, cpuTime()-c0
 	return nil
+}
+
+// cpuTime returns the user and system CPU time this process has used so
+// far, all threads together, or 0 if the kernel will not say.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // allocs returns the number of heap allocations so far in this process.

@@ -53,6 +53,14 @@
 //
 //	go test -run '^$' -bench . ./bench/
 //
+// The figures in RESULTS.md come from RunMatrix: every transport and pair,
+// Rounds times, in the same process run and in rotating order, reported as
+// medians with ratios taken round by round (Matrix.WriteMarkdown). It takes
+// minutes and wants a quiet machine, so it runs only when asked for (add
+// -quick for a one-round smoke run, -results-json=FILE for the raw figures):
+//
+//	go test ./bench/ -run '^TestWriteResults$' -v -timeout 1h -results=RESULTS.md
+//
 // The shared-memory ring spins, so its figures depend on having a core per
 // process; on a machine with fewer cores than 1+N processes it falls back to
 // yielding the thread and measures the scheduler instead.

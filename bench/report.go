@@ -24,6 +24,9 @@ type Report struct {
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Allocs counts heap allocations in the child during Elapsed.
 	Allocs uint64 `json:"allocs"`
+	// CPU is the user and system CPU time of the whole child process (all
+	// its threads) during Elapsed.
+	CPU time.Duration `json:"cpu_ns"`
 
 	// Latency is set by a pinger.
 	Latency *Latency `json:"latency,omitempty"`

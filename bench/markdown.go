@@ -1,0 +1,356 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ResultsCommand is the command that writes bench/RESULTS.md.
+const ResultsCommand = "go test ./bench/ -run '^TestWriteResults$' -v -timeout 1h -results=RESULTS.md"
+
+// WriteMarkdown writes m as a Markdown document: how to read it, the
+// machine, the settings, and the fan-out and ping-pong tables with their
+// ratios.
+func (m *Matrix) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	m.writeIntro(&b)
+	m.writeMachine(&b)
+	m.writeSettings(&b)
+	m.writeFanout(&b)
+	m.writePing(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (m *Matrix) writeIntro(b *strings.Builder) {
+	s := m.Settings
+	fmt.Fprintf(b, "# Benchmark results\n\n")
+	fmt.Fprintf(b, "Written by `%s` (package bench, RunMatrix); do not edit by hand.\n\n", ResultsCommand)
+	if s.Quick {
+		fmt.Fprintf(b, "> **Quick run:** %d round of small message counts, a smoke test of the harness. Do not quote these figures.\n\n", s.Rounds)
+	}
+	fmt.Fprintf(b, "## How to read these figures\n\n")
+	fmt.Fprintf(b, "- **Medians of %s.** Every figure is the median over the rounds; \"(a–b)\" is the lowest and the highest round.\n",
+		plural(s.Rounds, "round", "rounds"))
+	fmt.Fprintf(b, "- **Same run, side by side.** In each round every fan-out cell (receivers × payload) runs every transport once, back to back, "+
+		"and then every pair plays ping-pong once; the order rotates by one from round to round, so no transport always goes first. "+
+		"Before the first round, each cell and the ping-pong run every transport once more and discard the figures (warm-up).\n")
+	fmt.Fprintf(b, "- **Ratios pair by pair.** A ratio such as ipn ÷ seqpacket divides ipn's figure by seqpacket's *from the same round* "+
+		"(runs seconds apart, under the same conditions), then takes the median of those %s: it is not the ratio of the medians. "+
+		"For throughput, above 1 means ipn is faster; for latency, below 1 means ipn is faster.\n", plural(s.Rounds, "ratio", "ratios"))
+	fmt.Fprintf(b, "- **Why absolute figures vary.** On a shared virtual machine, other tenants, the hypervisor's steal time "+
+		"(%.1f%% of CPU time during this run) and frequency changes move absolute times from one run to the next and from one day to the next; "+
+		"ratios taken within a round move much less. Quote ratios, and absolute figures only with the machine they came from.\n", 100*m.Steal)
+	if maxRcv := m.maxReceivers(); maxRcv > 0 && 1+maxRcv > m.Machine.CPUs {
+		fmt.Fprintf(b, "- **More processes than CPUs.** This machine has %d CPUs and a fan-out to N receivers runs 1+N processes, "+
+			"so from %d receivers on the figures include the scheduler, and a transport that spins (shmring; ipn while it polls) "+
+			"loses most when it shares a CPU.\n", m.Machine.CPUs, max(1, m.Machine.CPUs))
+	}
+	fmt.Fprintf(b, "- **Every figure was checked.** Every run, warm-ups included, passed its check: every receiver got every message, "+
+		"in order, with the CRC-32C that the sender's payloads give, and every ping came back intact. A run that fails stops the matrix; it never becomes a figure.\n\n")
+}
+
+func (m *Matrix) maxReceivers() int {
+	n := 0
+	for _, c := range m.Fanout {
+		n = max(n, c.Receivers)
+	}
+	return n
+}
+
+func (m *Matrix) writeMachine(b *strings.Builder) {
+	mc := m.Machine
+	fmt.Fprintf(b, "## Machine\n\n| | |\n|---|---|\n")
+	row := func(k, v string) {
+		if v == "" {
+			v = "unknown"
+		}
+		fmt.Fprintf(b, "| %s | %s |\n", k, v)
+	}
+	row("CPU", mc.CPU)
+	row("CPUs", fmt.Sprintf("%d (GOMAXPROCS %d)", mc.CPUs, mc.GOMAXPROCS))
+	row("Kernel", strings.TrimSpace(mc.Kernel+" "+mc.Arch))
+	row("Go", mc.GoVersion)
+	date := ""
+	if !mc.Date.IsZero() {
+		date = mc.Date.Format("2006-01-02 15:04 MST")
+	}
+	row("Date", date)
+	row("Wall time", fmt.Sprintf("%s (steal %.1f%%)", m.Wall.Round(time.Second), 100*m.Steal))
+	b.WriteString("\n")
+}
+
+func (m *Matrix) writeSettings(b *strings.Builder) {
+	s := m.Settings
+	has := func(names []string, name string) bool { return slices.Contains(names, name) }
+	fmt.Fprintf(b, "## Settings\n\n")
+	fmt.Fprintf(b, "- Rounds: %d, after one discarded warm-up run per cell, transport and pair.\n", s.Rounds)
+	if len(m.Fanout) > 0 {
+		var counts []string
+		for _, c := range m.Fanout {
+			if c.Receivers == m.Fanout[0].Receivers {
+				counts = append(counts, fmt.Sprintf("%s × %d", fmtPayload(c.Payload), c.Messages))
+			}
+		}
+		fmt.Fprintf(b, "- Fan-out: one sender process, N receiver processes. Messages per run: %s.\n", strings.Join(counts, ", "))
+		fmt.Fprintf(b, "- Every receiver computes CRC-32C over every byte of every payload, whatever the transport, so reading in place is not mistaken for not reading.\n")
+	}
+	var slots []string
+	for _, rs := range s.RingSlots {
+		slots = append(slots, fmt.Sprintf("%s: %d", fmtPayload(rs.Payload), rs.Slots))
+	}
+	if s.IPNPool != "" {
+		pool := s.IPNPool
+		if len(slots) > 0 && pool == "as many slots as the bare ring" {
+			pool += " (" + strings.Join(slots, ", ") + ")"
+		}
+		fmt.Fprintf(b, "- ipn: one lossless network, sender on port 0; message pool of %s. "+
+			"The sender copies each message into a slot once; each receiver reads the slot in place and releases it.", pool)
+		if has(s.Pairs, "ipn-sleep") {
+			fmt.Fprintf(b, " ipn-sleep is ipn whose readers never poll: they sleep on their eventfd at once.")
+		}
+		b.WriteString("\n")
+	}
+	if has(s.Transports, "shmring") && len(slots) > 0 {
+		fmt.Fprintf(b, "- shmring: the bare spinning broadcast ring (the machine's limit), slots %s; written once by the sender, read in place, no wake-ups.\n",
+			strings.Join(slots, ", "))
+	}
+	if has(s.Transports, "seqpacket") || has(s.Transports, "dgram") {
+		fmt.Fprintf(b, "- seqpacket, dgram: one AF_UNIX socketpair per receiver with the kernel's default buffer sizes; "+
+			"the sender makes one blocking send per receiver per message (one copy into the kernel per receiver).\n")
+	}
+	if len(m.PingPong.Series) > 0 {
+		fmt.Fprintf(b, "- Ping-pong: %s messages (eventfd pairs carry only their 8-byte counter), %d timed round trips per run after %d untimed ones. "+
+			"eventfd wakes its peer through Go's poller, eventfd-blocking with the thread blocked in read(2).\n",
+			fmtPayload(s.PingPayload), s.PingCount, s.PingWarmup)
+	}
+	fmt.Fprintf(b, "- msgs/s/rcv is each receiver's messages over its own time from the start signal to the end of its stream, mean over receivers. "+
+		"Aggregate MB/s is the bytes delivered to all receivers over the slowest receiver's time (1 MB = 10⁶ bytes). "+
+		"CPU is the user and system time of the whole process, all threads, during its stream.\n\n")
+}
+
+func (m *Matrix) writeFanout(b *strings.Builder) {
+	if len(m.Fanout) == 0 {
+		return
+	}
+	names := m.Settings.Transports
+	var cmps []Comparison
+	for _, cmp := range m.Settings.Fanout {
+		if slices.Contains(names, cmp.Subject) && slices.Contains(names, cmp.Baseline) {
+			cmps = append(cmps, cmp)
+		}
+	}
+	spread := m.Settings.Rounds > 1
+
+	fmt.Fprintf(b, "## Fan-out: messages per second per receiver\n\n")
+	fmt.Fprintf(b, "Median msgs/s/rcv per transport, then ratios of the subject's msgs/s to the baseline's, round by round (above 1: the subject is faster).\n\n")
+	head := []string{"receivers", "payload"}
+	head = append(head, names...)
+	for _, cmp := range cmps {
+		head = append(head, cmp.Subject+" ÷ "+cmp.Baseline)
+	}
+	tableHead(b, head)
+	for _, c := range m.Fanout {
+		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
+		for _, name := range names {
+			row = append(row, fmtStat(seriesStat(c.series(name), func(s *FanoutSeries) Stat { return s.MsgsPerSec }), rateUnit, spread))
+		}
+		for _, cmp := range cmps {
+			row = append(row, fmtRatioStat(findRatio(c.Ratios, cmp, metricMsgs), spread))
+		}
+		tableRow(b, row)
+	}
+	b.WriteString("\n")
+
+	fmt.Fprintf(b, "## Fan-out: aggregate throughput\n\n")
+	fmt.Fprintf(b, "Median MB/s delivered to all receivers together.\n\n")
+	tableHead(b, append([]string{"receivers", "payload"}, names...))
+	for _, c := range m.Fanout {
+		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
+		for _, name := range names {
+			row = append(row, fmtStat(seriesStat(c.series(name), func(s *FanoutSeries) Stat { return s.BytesPerSec }), mbUnit, false))
+		}
+		tableRow(b, row)
+	}
+	b.WriteString("\n")
+
+	fmt.Fprintf(b, "## Fan-out: CPU per message\n\n")
+	fmt.Fprintf(b, "Median CPU time per message of the sender / of one receiver (mean over receivers). "+
+		"A transport that spins spends CPU while it waits, so on a machine with spare cores its CPU can exceed what the work needs.\n\n")
+	tableHead(b, append([]string{"receivers", "payload"}, names...))
+	for _, c := range m.Fanout {
+		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
+		for _, name := range names {
+			s := c.series(name)
+			snd := seriesStat(s, func(s *FanoutSeries) Stat { return s.SenderCPU })
+			rcv := seriesStat(s, func(s *FanoutSeries) Stat { return s.ReceiverCPU })
+			row = append(row, fmtStat(snd, nsUnit, false)+" / "+fmtStat(rcv, nsUnit, false))
+		}
+		tableRow(b, row)
+	}
+	b.WriteString("\n")
+}
+
+func (m *Matrix) writePing(b *strings.Builder) {
+	pt := &m.PingPong
+	if len(pt.Series) == 0 {
+		return
+	}
+	spread := m.Settings.Rounds > 1
+	fmt.Fprintf(b, "## Ping-pong: round-trip latency\n\n")
+	fmt.Fprintf(b, "Median over rounds of each run's percentiles of the round trip; pinger CPU is its CPU time per round trip.\n\n")
+	tableHead(b, []string{"pair", "payload", "p50", "p99", "p99.9", "pinger CPU"})
+	for _, s := range pt.Series {
+		tableRow(b, []string{s.Pair, fmtPayload(s.Payload),
+			fmtStat(s.P50, nsUnit, spread), fmtStat(s.P99, nsUnit, spread), fmtStat(s.P999, nsUnit, spread),
+			fmtStat(s.PingerCPU, nsUnit, false)})
+	}
+	b.WriteString("\n")
+	var cmps []Comparison
+	for _, cmp := range m.Settings.Ping {
+		if pt.series(cmp.Subject) != nil && pt.series(cmp.Baseline) != nil {
+			cmps = append(cmps, cmp)
+		}
+	}
+	if len(cmps) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "Ratios of the subject's latency to the baseline's, round by round (below 1: the subject is faster).\n\n")
+	tableHead(b, []string{"ratio", "p50", "p99", "p99.9"})
+	for _, cmp := range cmps {
+		row := []string{cmp.Subject + " ÷ " + cmp.Baseline}
+		for _, metric := range []string{metricP50, metricP99, metricP999} {
+			row = append(row, fmtRatioStat(findRatio(pt.Ratios, cmp, metric), spread))
+		}
+		tableRow(b, row)
+	}
+	b.WriteString("\n")
+}
+
+func seriesStat(s *FanoutSeries, get func(*FanoutSeries) Stat) Stat {
+	if s == nil {
+		return Stat{}
+	}
+	return get(s)
+}
+
+func tableHead(b *strings.Builder, cols []string) {
+	tableRow(b, cols)
+	b.WriteString("|")
+	for i := range cols {
+		if i < 2 {
+			b.WriteString("---|")
+		} else {
+			b.WriteString("--:|")
+		}
+	}
+	b.WriteString("\n")
+}
+
+func tableRow(b *strings.Builder, cols []string) {
+	b.WriteString("| " + strings.Join(cols, " | ") + " |\n")
+}
+
+// A unit scales a figure for display: value/Div, then Suffix.
+type unit struct {
+	div    float64
+	suffix string
+}
+
+func rateUnit(x float64) unit {
+	switch {
+	case x >= 1e6:
+		return unit{1e6, " M"}
+	case x >= 1e3:
+		return unit{1e3, " k"}
+	}
+	return unit{1, ""}
+}
+
+func nsUnit(x float64) unit {
+	switch {
+	case x >= 1e6:
+		return unit{1e6, " ms"}
+	case x >= 1e3:
+		return unit{1e3, " µs"}
+	}
+	return unit{1, " ns"}
+}
+
+func mbUnit(float64) unit { return unit{1e6, ""} }
+
+// fmtStat formats the median in the unit its size calls for and, with
+// spread, the range in the same unit: "1.23 M (1.10–1.31)".
+func fmtStat(s Stat, unitOf func(float64) unit, spread bool) string {
+	if s.N == 0 {
+		return "—"
+	}
+	u := unitOf(s.Median)
+	out := sig3(s.Median/u.div) + u.suffix
+	if spread && s.N > 1 {
+		out += " (" + sig3(s.Min/u.div) + "–" + sig3(s.Max/u.div) + ")"
+	}
+	return out
+}
+
+func fmtRatioStat(r *Ratio, spread bool) string {
+	if r == nil || r.N == 0 {
+		return "—"
+	}
+	out := fmtRatio(r.Median) + "×"
+	if spread && r.N > 1 {
+		out += " (" + fmtRatio(r.Min) + "–" + fmtRatio(r.Max) + ")"
+	}
+	return out
+}
+
+// fmtRatio formats a ratio with two decimals, or two significant digits
+// when it is below 0.1, so that a small ratio never reads as zero.
+func fmtRatio(x float64) string {
+	switch a := math.Abs(x); {
+	case a >= 100:
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	case a >= 0.1 || a == 0:
+		return strconv.FormatFloat(x, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(x, 'f', 1-int(math.Floor(math.Log10(a))), 64)
+	}
+}
+
+// sig3 formats x with three significant digits and no exponent (x ≥ 100
+// keeps all its integer digits).
+func sig3(x float64) string {
+	switch a := max(x, -x); {
+	case a >= 99.95:
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	case a >= 9.995:
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 2, 64)
+}
+
+func fmtRate(x float64) string      { return fmtStat(Stat{Median: x, N: 1}, rateUnit, false) }
+func fmtNs(x float64) string        { return fmtStat(Stat{Median: x, N: 1}, nsUnit, false) }
+func fmtBytesRate(x float64) string { return sig3(x/1e6) + " MB/s" }
+
+// fmtPayload writes a payload size as "64 B", "1500 B" or "64 KiB".
+func fmtPayload(p int) string {
+	if p >= 1024 && p%1024 == 0 {
+		return fmt.Sprintf("%d KiB", p/1024)
+	}
+	return fmt.Sprintf("%d B", p)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

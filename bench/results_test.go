@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"testing"
+)
+
+var (
+	resultsPath  = flag.String("results", "", "TestWriteResults: run the benchmark matrix and write it as Markdown to this file (a relative path is in bench/)")
+	resultsJSON  = flag.String("results-json", "", "TestWriteResults: also write the matrix as JSON to this file")
+	resultsQuick = flag.Bool("quick", false, "TestWriteResults: a small matrix (1 round, small counts), to smoke-test the harness")
+)
+
+// TestWriteResults runs the whole benchmark matrix (RunMatrix) and writes
+// RESULTS.md. It takes long and wants a quiet machine, so it only runs when
+// asked for with -results; see ResultsCommand.
+func TestWriteResults(t *testing.T) {
+	if *resultsPath == "" {
+		t.Skipf("runs the benchmark matrix only when asked: %s (add -quick for a smoke run)", ResultsCommand)
+	}
+	m, err := RunMatrix(t.Context(), MatrixOptions{Quick: *resultsQuick, Seed: 1, Progress: os.Stdout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := m.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*resultsPath, md.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.Write(md.Bytes())
+	if *resultsJSON != "" {
+		js, err := json.MarshalIndent(m, "", "\t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(*resultsJSON, append(js, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
