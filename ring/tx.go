@@ -34,8 +34,8 @@ type txState struct {
 	// oldFirst: the last allocation found the oldest slot free and the
 	// recent one busy (a full pool), so try the oldest first.
 	oldFirst bool
-	spin   spinner
-	rings  []producerView // data ring of port r at r, its OOB ring at Ports+r
+	spin     spinner
+	rings    []producerView // data ring of port r at r, its OOB ring at Ports+r
 }
 
 const (
