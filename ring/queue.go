@@ -67,7 +67,14 @@ func (q *queue) push(slot uint32, pv *producerView) bool {
 		switch d := int32(uint32(v>>32) - uint32(pos)); {
 		case d == -int32(capacity): // holds the lap before: free once consumed
 			if pos-pv.head >= q.limit {
-				if pv.head = q.head.Load(); pos-pv.head >= q.limit {
+				pv.head = q.head.Load()
+				if pv.head > pos {
+					// Others published and the consumer consumed pos since
+					// we read the cell: our view is stale, look again.
+					pos = max(pos+1, q.tail.Load())
+					continue
+				}
+				if pos-pv.head >= q.limit {
 					pv.tail = pos
 					return false
 				}
