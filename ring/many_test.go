@@ -56,4 +56,3 @@ func TestManySendersOneRing(t *testing.T) {
 		})
 	}
 }
-
