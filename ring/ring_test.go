@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"ipn/ring"
 	"ipn/ring/ringtest"
 	"ipn/shm"
@@ -341,4 +343,38 @@ func TestReclaimInProcess(t *testing.T) {
 	if _, _, err := c.TryRecv(make([]byte, 8)); !errors.Is(err, ring.ErrAgain) {
 		t.Errorf("reopened port has leftovers: %v", err)
 	}
+}
+
+// TestPollReadiness waits for a message with poll(2) on the port's ready
+// descriptor, as an event loop would.
+func TestPollReadiness(t *testing.T) {
+	n := ringtest.NewNet(t, geometry(false, 2, 8))
+	a, b := n.Open(0, rw), n.Open(1, rw)
+	if b.Arm() {
+		t.Fatal("Arm reports a message pending on an empty port")
+	}
+	fds := []unix.PollFd{{Fd: int32(b.ReadyFD()), Events: unix.POLLIN}}
+	if k, err := unix.Poll(fds, 0); err != nil || k != 0 {
+		t.Fatalf("poll on an idle port = %d, %v; want not ready", k, err)
+	}
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		a.Send([]byte("wake"), 2, 0, time.Time{})
+	}()
+	if k, err := unix.Poll(fds, 5000); err != nil || k != 1 || fds[0].Revents&unix.POLLIN == 0 {
+		t.Fatalf("poll after a send = %d %#x, %v; want readable", k, fds[0].Revents, err)
+	}
+	b.Disarm()
+	buf := make([]byte, 8)
+	if k, _, err := b.TryRecv(buf); err != nil || string(buf[:k]) != "wake" {
+		t.Fatalf("TryRecv after poll: %q, %v", buf[:k], err)
+	}
+	if k, _ := unix.Poll(fds, 0); k != 0 {
+		t.Errorf("ready descriptor still readable after Disarm")
+	}
+	a.Send([]byte("again"), 2, 0, time.Time{})
+	if !b.Arm() {
+		t.Errorf("Arm misses a pending message")
+	}
+	b.Disarm()
 }

@@ -233,6 +233,11 @@ func (p *Port) ReadyFD() int {
 // receiver sleeps and reports whether a message is already pending (then do
 // not poll). Call Disarm after the poll returns.
 func (p *Port) Arm() (pending bool) {
+	// Consume stale wake-ups first, so the descriptor turns readable only
+	// for what comes after the announcement.
+	if e := p.n.rx[p.id].Load(); e != nil {
+		e.Drain()
+	}
 	p.pv.sleep.Store(1)
 	if p.pending() {
 		p.pv.sleep.Store(0)
