@@ -141,6 +141,7 @@ func (n *Network) Reclaim(ctx context.Context, p int, dead uint64) (int, error) 
 	n.writers.And(^bit)
 	n.txWaiters.And(^bit)
 	n.netGen.Add(1)
+	n.wakePort(p) // a member that closed the port may still wait on it
 	skip := dead | bit
 	if err := n.Synchronize(ctx, skip); err != nil {
 		return 0, err

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"ipn/shm"
 )
@@ -20,6 +21,16 @@ type Port struct {
 
 	tx txState
 	rx rxState
+
+	closed atomic.Bool
+}
+
+// Close makes calls waiting on the port return ErrPortClosed, and calls
+// made afterwards too. It does not release the port: the coordinator does,
+// when the member leaves. Safe to call from any goroutine.
+func (p *Port) Close() {
+	p.closed.Store(true)
+	p.n.wakePort(p.id)
 }
 
 // Port returns a handle on port p, which must have been opened by the

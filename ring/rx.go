@@ -92,6 +92,9 @@ func (p *Port) drop(s uint32, k int) {
 }
 
 func (p *Port) canRecv() error {
+	if p.closed.Load() {
+		return ErrPortClosed
+	}
 	if p.n.readers.Load()&p.bit == 0 {
 		return ErrNotReader
 	}
@@ -192,6 +195,12 @@ func (p *Port) pending() bool {
 
 // Pending reports whether a message waits, without taking it.
 func (p *Port) Pending() bool { return p.pending() }
+
+// WaitRx waits until a message may be pending, the port stops being a
+// reader or is closed, or the deadline passes (zero: no deadline). A
+// Signal on the port's receive eventfd also ends it, which lets a caller
+// cancel the wait.
+func (p *Port) WaitRx(deadline time.Time) error { return p.waitRx(deadline) }
 
 // waitRx returns once a message may be pending, the port stops being a
 // reader, or the deadline passes. It spins first, within an adaptive

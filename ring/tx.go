@@ -132,6 +132,9 @@ func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
 	if p.tx.held >= p.n.g.TxHolds {
 		return 0, ErrTooManyViews
 	}
+	if p.closed.Load() {
+		return 0, ErrPortClosed
+	}
 	if p.n.writers.Load()&p.bit == 0 {
 		return 0, ErrNotWriter
 	}
@@ -167,6 +170,9 @@ func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
 		}
 		if err := e.Wait(deadline); err != nil {
 			return 0, err
+		}
+		if p.closed.Load() {
+			return 0, ErrPortClosed
 		}
 		if p.n.writers.Load()&p.bit == 0 {
 			return 0, ErrNotWriter

@@ -132,7 +132,12 @@ func Receive(conn *net.UnixConn, hdr any) (*ring.Network, error) {
 // NewData creates a segment of geometry g in /dev/shm under name, and
 // eventfds for each port, installed in the returned network.
 func NewData(name string, g shm.Geometry) (*ring.Network, Data, error) {
-	seg, err := shm.Create("", name, g)
+	return NewDataIn("", name, g)
+}
+
+// NewDataIn is NewData in directory dir.
+func NewDataIn(dir, name string, g shm.Geometry) (*ring.Network, Data, error) {
+	seg, err := shm.Create(dir, name, g)
 	if err != nil {
 		return nil, Data{}, err
 	}

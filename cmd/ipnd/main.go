@@ -1,0 +1,50 @@
+// Command ipnd is the ipn coordinator: it keeps the registry of networks,
+// checks who may join them, hands members their shared memory, and
+// releases what a member held when it leaves or dies. It is not on the data
+// path: once joined, members exchange messages through shared memory alone.
+//
+// Members start one on demand (see package ipn); run it yourself, or as a
+// service, to choose its socket or to serve networks shared between users
+// (--system).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"ipn/coordinator"
+)
+
+func main() {
+	socket := flag.String("socket", "", "socket to serve (default: $"+coordinator.EnvSocket+", else per-user)")
+	system := flag.Bool("system", false, "serve the system-wide socket "+coordinator.SystemSocket+", open to every user")
+	verbose := flag.Bool("v", false, "log every refused request")
+	flag.Parse()
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	path, mode := coordinator.DefaultSocket(), os.FileMode(0o600)
+	if *system {
+		path, mode = coordinator.SystemSocket, 0o666
+	}
+	if *socket != "" {
+		path = *socket
+	}
+	srv := coordinator.NewServer(log, "")
+	if err := srv.Listen(path, mode); err != nil {
+		fmt.Fprintln(os.Stderr, "ipnd:", err)
+		os.Exit(1)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	s := <-sig
+	log.Info("shutting down", "signal", s.String())
+	srv.Close()
+	os.Remove(path)
+}

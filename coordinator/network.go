@@ -1,0 +1,428 @@
+package coordinator
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ipn/internal/member"
+	"ipn/ring"
+	"ipn/shm"
+)
+
+// Policies. Only the hub exists yet; the switch and the layer-3 switch come
+// with package dispatch.
+const (
+	PolicyAny = 0
+	PolicyHub = 1
+)
+
+// reclaimWait bounds one reclaim of a departed member's port.
+const reclaimWait = 10 * time.Second
+
+// network is one live network. Its fields are guarded by mu.
+type network struct {
+	srv  *Server
+	mu   sync.Mutex
+	key  netKey
+	path string
+
+	policy     int
+	opts       NetOptions
+	persistent bool
+
+	data   member.Data
+	ring   *ring.Network
+	notice *ring.Port // the coordinator's own port, for OOB notices
+	users  int        // ports members may take: 0..users-1
+
+	ports       []*node // by port; nil when free
+	bound       map[*node]bool
+	ended       bool
+	noticeDrops int
+}
+
+// fds lists the descriptors a connected member gets.
+func (n *network) fds() []int {
+	fds := []int{int(n.data.Seg.File().Fd())}
+	for _, e := range n.data.Rx {
+		fds = append(fds, e.FD())
+	}
+	for _, e := range n.data.Tx {
+		fds = append(fds, e.FD())
+	}
+	return fds
+}
+
+func (m *node) create(req *Request) (*Response, error) {
+	s := m.srv
+	if m.net != nil {
+		return nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
+	}
+	if req.Policy == PolicyAny {
+		return nil, fmt.Errorf("a network cannot be created with policy ANY: %w", syscall.EPROTONOSUPPORT)
+	}
+	if req.Policy != PolicyHub {
+		return nil, fmt.Errorf("policy %d is not available: %w", req.Policy, syscall.EPROTONOSUPPORT)
+	}
+	if !filepath.IsAbs(req.Path) {
+		return nil, fmt.Errorf("network path %q is not absolute: %w", req.Path, syscall.EINVAL)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(req.Path, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", req.Path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != req.Dev || st.Ino != req.Ino {
+		return nil, fmt.Errorf("%s is not the socket the caller created: %w", req.Path, syscall.EINVAL)
+	}
+	if st.Uid != m.creds.UID && m.creds.UID != 0 {
+		return nil, fmt.Errorf("%s belongs to uid %d, not the caller: %w", req.Path, st.Uid, syscall.EPERM)
+	}
+	o := req.Opts
+	if o.NumNodes == 0 {
+		o.NumNodes = shm.DefaultPorts
+	}
+	if o.NumNodes < 1 || o.NumNodes > shm.MaxPorts-1 {
+		return nil, fmt.Errorf("%d nodes: want 1..%d: %w", o.NumNodes, shm.MaxPorts-1, syscall.EINVAL)
+	}
+	// One port more than the members', for the coordinator's notices.
+	g := shm.Derive(shm.Options{MTU: o.MTU, Ports: o.NumNodes + 1, Pool: o.Pool, Lossless: o.Lossless})
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	o.MTU, o.Pool = g.MTU, g.Pool
+	key := netKey{st.Dev, st.Ino}
+	s.mu.Lock()
+	_, taken := s.nets[key]
+	s.mu.Unlock()
+	if taken {
+		return nil, fmt.Errorf("%s: %w", req.Path, syscall.EADDRINUSE)
+	}
+	name := fmt.Sprintf("%s%d-%d-%d", segPrefix, os.Getpid(), st.Dev, st.Ino)
+	rn, data, err := newData(s.segDir, name, g)
+	if err != nil {
+		return nil, err
+	}
+	n := &network{
+		srv: s, key: key, path: req.Path, policy: req.Policy, opts: o,
+		persistent: req.Persist, data: data, ring: rn, users: o.NumNodes,
+		ports: make([]*node, o.NumNodes), bound: map[*node]bool{},
+	}
+	if err := rn.OpenPort(o.NumNodes, os.Getpid(), shm.RoleWrite); err != nil {
+		data.Close()
+		return nil, err
+	}
+	if n.notice, err = rn.Port(o.NumNodes); err != nil {
+		data.Close()
+		return nil, err
+	}
+	s.mu.Lock()
+	s.nets[key] = n
+	s.mu.Unlock()
+	n.mu.Lock()
+	m.net, m.bound = n, true
+	n.bound[m] = true
+	info := n.info()
+	n.mu.Unlock()
+	s.log.Info("network created", "path", req.Path, "policy", req.Policy, "nodes", o.NumNodes,
+		"mtu", o.MTU, "pool", o.Pool, "lossless", o.Lossless, "uid", m.creds.UID)
+	return &Response{Net: &info}, nil
+}
+
+func newData(dir, name string, g shm.Geometry) (*ring.Network, member.Data, error) {
+	if dir == shm.Dir {
+		return member.NewData(name, g)
+	}
+	return member.NewDataIn(dir, name, g)
+}
+
+func (m *node) join(req *Request) (*Response, []int, error) {
+	if !req.Bind && !req.Connect {
+		return nil, nil, fmt.Errorf("join asks for neither bind nor connect: %w", syscall.EINVAL)
+	}
+	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+	if err != nil {
+		return nil, nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ended {
+		return nil, nil, fmt.Errorf("%s ended: %w", req.Path, syscall.ECONNREFUSED)
+	}
+	if m.net != nil && m.net != n {
+		return nil, nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
+	}
+	if req.Policy != PolicyAny && req.Policy != n.policy {
+		return nil, nil, fmt.Errorf("network %s has policy %d, node asked for %d: %w", req.Path, n.policy, req.Policy, syscall.EPROTO)
+	}
+	if req.Connect && m.port >= 0 {
+		return nil, nil, fmt.Errorf("node already connected: %w", syscall.EISCONN)
+	}
+	if req.Bind && !m.bound {
+		if err := Check(m.creds, st, AccessExec); err != nil {
+			return nil, nil, err
+		}
+	}
+	var roles uint32
+	if req.Connect {
+		if Check(m.creds, st, AccessRead) == nil {
+			roles |= shm.RoleRead
+		}
+		if Check(m.creds, st, AccessWrite) == nil {
+			roles |= shm.RoleWrite
+		}
+		if roles == 0 {
+			return nil, nil, fmt.Errorf("connect to %s needs read or write permission: %w", req.Path, syscall.EACCES)
+		}
+	}
+	resp := &Response{Port: -1}
+	var fds []int
+	if req.Connect {
+		p, err := n.newPort(req.Port)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := n.ring.OpenPort(p, m.creds.PID, roles); err != nil {
+			return nil, nil, err
+		}
+		n.ports[p] = m
+		m.port, m.roles, m.descr, m.wantOOB = p, roles, req.Descr, req.WantOOB
+		resp.Port, resp.Roles = p, roles
+		fds = n.fds()
+		resp.NumFDs = len(fds)
+	}
+	if req.Bind {
+		m.bound = true
+		n.bound[m] = true
+	}
+	m.net = n
+	info := n.info()
+	resp.Net = &info
+	if req.Connect {
+		n.notify()
+	}
+	return resp, fds, nil
+}
+
+// newPort picks the port for a connecting node: the one asked for, or the
+// lowest free one (the hub's new-port rule).
+func (n *network) newPort(want int) (int, error) {
+	if want != AnyPort {
+		if want < 0 || want >= n.users {
+			return 0, fmt.Errorf("port %d out of range 0..%d: %w", want, n.users-1, syscall.EADDRNOTAVAIL)
+		}
+		if n.ports[want] != nil {
+			return 0, fmt.Errorf("port %d is in use: %w", want, syscall.EADDRNOTAVAIL)
+		}
+		return want, nil
+	}
+	for p, o := range n.ports {
+		if o == nil {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("network %s is full (%d nodes): %w", n.path, n.users, syscall.EADDRNOTAVAIL)
+}
+
+func (m *node) setRoles(req *Request) (*Response, error) {
+	n := m.net
+	if n == nil {
+		return nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if m.port < 0 {
+		return nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
+	}
+	m.roles &= req.Roles
+	n.ring.SetRoles(m.port, m.roles)
+	n.notify()
+	return &Response{Port: m.port, Roles: m.roles}, nil
+}
+
+func (m *node) options() (*Response, error) {
+	n := m.net
+	if n == nil {
+		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	info := n.info()
+	return &Response{Net: &info, Port: m.port, Roles: m.roles}, nil
+}
+
+// leave releases everything the member held, after it closed its control
+// connection or died.
+func (m *node) leave() {
+	n := m.net
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	if m.port >= 0 {
+		ctx, cancel := waitCtx()
+		if _, err := n.ring.Reclaim(ctx, m.port, 0); err != nil {
+			n.srv.log.Error("reclaim", "path", n.path, "port", m.port, "err", err)
+		}
+		cancel()
+		n.ports[m.port] = nil
+		m.port = -1
+		n.notify()
+	}
+	delete(n.bound, m)
+	m.net = nil
+	last := n.nodes() == 0 && !n.persistent
+	n.mu.Unlock()
+	if last {
+		n.srv.endNet(n)
+	}
+}
+
+// nodes counts the bound or connected members.
+func (n *network) nodes() int {
+	k := len(n.bound)
+	for _, o := range n.ports {
+		if o != nil && !n.bound[o] {
+			k++
+		}
+	}
+	return k
+}
+
+// endNet removes n from the registry and frees it.
+func (s *Server) endNet(n *network) {
+	s.mu.Lock()
+	if s.nets[n.key] == n {
+		delete(s.nets, n.key)
+	}
+	s.mu.Unlock()
+	n.end()
+	s.log.Info("network ended", "path", n.path)
+}
+
+// end frees the network's memory and removes its socket file if it is still
+// the same inode.
+func (n *network) end() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ended {
+		return
+	}
+	n.ended = true
+	var st unix.Stat_t
+	if unix.Lstat(n.path, &st) == nil && st.Dev == n.key.dev && st.Ino == n.key.ino {
+		os.Remove(n.path)
+	}
+	n.data.Close()
+}
+
+// notify sends the numnodes notice (IPN_OOB_NUMNODE_TAG) to every node
+// that asked for it: {level, tag, numreaders, numwriters} as four
+// little-endian 32-bit integers.
+func (n *network) notify() {
+	var to uint64
+	for p, o := range n.ports {
+		if o != nil && o.wantOOB {
+			to |= 1 << p
+		}
+	}
+	if to == 0 {
+		return
+	}
+	users := uint64(1)<<n.users - 1
+	tx, err := n.notice.TryAlloc()
+	if err != nil {
+		n.noticeDrops++
+		return
+	}
+	b := tx.Buf[:16]
+	binary.LittleEndian.PutUint32(b[0:], 0) // level: IPN_ANY
+	binary.LittleEndian.PutUint32(b[4:], 0) // tag: IPN_OOB_NUMNODE_TAG
+	binary.LittleEndian.PutUint32(b[8:], uint32(bits.OnesCount64(n.ring.Readers()&users)))
+	binary.LittleEndian.PutUint32(b[12:], uint32(bits.OnesCount64(n.ring.Writers()&users)))
+	n.notice.SubmitOOB(tx, 16, to)
+}
+
+// info describes the network. n.mu must be held.
+func (n *network) info() NetInfo {
+	users := uint64(1)<<n.users - 1
+	inUse := 0
+	for _, o := range n.ports {
+		if o != nil {
+			inUse++
+		}
+	}
+	return NetInfo{
+		Path: n.path, Policy: n.policy, Opts: n.opts, Persistent: n.persistent,
+		Ports: inUse, Bound: len(n.bound),
+		Readers: bits.OnesCount64(n.ring.Readers() & users),
+		Writers: bits.OnesCount64(n.ring.Writers() & users),
+	}
+}
+
+func (s *Server) list() *Response {
+	s.mu.Lock()
+	nets := make([]*network, 0, len(s.nets))
+	for _, n := range s.nets {
+		nets = append(nets, n)
+	}
+	s.mu.Unlock()
+	resp := &Response{Nets: []NetInfo{}}
+	for _, n := range nets {
+		n.mu.Lock()
+		if !n.ended {
+			resp.Nets = append(resp.Nets, n.info())
+		}
+		n.mu.Unlock()
+	}
+	return resp
+}
+
+func (s *Server) stat(req *Request) (*Response, error) {
+	n, _, err := s.lookup(req.Path, req.Dev, req.Ino)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	info := n.info()
+	resp := &Response{Net: &info, Ports: []PortInfo{}}
+	for p, o := range n.ports {
+		if o == nil {
+			continue
+		}
+		st := n.ring.Stats(p)
+		resp.Ports = append(resp.Ports, PortInfo{
+			Port: p, Descr: o.descr, PID: o.creds.PID, UID: o.creds.UID,
+			Read: o.roles&shm.RoleRead != 0, Write: o.roles&shm.RoleWrite != 0,
+			Sent: st.Sent, SentBytes: st.SentBytes, Received: st.Received, ReceivedBytes: st.ReceivedBytes,
+			Dropped: st.Drops, Blocked: st.Blocked, Queued: st.Queued,
+		})
+	}
+	return resp, nil
+}
+
+func (m *node) destroy(req *Request) (*Response, error) {
+	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+	if err != nil {
+		return nil, err
+	}
+	if m.creds.UID != 0 && m.creds.UID != st.Uid {
+		return nil, fmt.Errorf("only the owner of %s or root may destroy it: %w", req.Path, syscall.EPERM)
+	}
+	n.mu.Lock()
+	n.persistent = false
+	last := n.nodes() == 0
+	n.mu.Unlock()
+	if last {
+		m.srv.endNet(n)
+	}
+	return &Response{}, nil
+}

@@ -1,0 +1,267 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"ipn/internal/fdpass"
+	"ipn/shm"
+)
+
+// Server is the coordinator: it keeps the registry of networks and serves
+// members over a unix socket. It is safe for concurrent use.
+type Server struct {
+	log *slog.Logger
+	// SegmentDir is where segments are created (shm.Dir when empty).
+	segDir string
+
+	mu    sync.Mutex
+	nets  map[netKey]*network
+	ln    *net.UnixListener
+	conns map[*node]struct{}
+	wg    sync.WaitGroup
+}
+
+// netKey names a network by its socket inode.
+type netKey struct{ dev, ino uint64 }
+
+// NewServer returns a coordinator that logs to log (slog.Default when nil)
+// and creates segments in segDir (shm.Dir when empty).
+func NewServer(log *slog.Logger, segDir string) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	if segDir == "" {
+		segDir = shm.Dir
+	}
+	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*node]struct{}{}}
+}
+
+// segPrefix names this coordinator's segments: ipnd-<pid>-<dev>-<ino>, so a
+// coordinator sweeps only the segments of coordinators that are gone.
+const segPrefix = "ipnd-"
+
+// Listen creates the socket at path (and its directory) and serves on it
+// until Close. mode is the socket file's permission: 0600 for a per-user
+// coordinator, 0666 for the system one, where each network's own file
+// decides who may join.
+func (s *Server) Listen(path string, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700|mode&0o055); err != nil {
+		return fmt.Errorf("coordinator: %w", err)
+	}
+	if c, err := net.Dial("unixpacket", path); err == nil {
+		c.Close()
+		return fmt.Errorf("coordinator: %s: %w: another coordinator is serving it", path, syscall.EADDRINUSE)
+	}
+	os.Remove(path) // a stale socket of a coordinator that is gone
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		return fmt.Errorf("coordinator: listen: %w", err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		ln.Close()
+		return fmt.Errorf("coordinator: %w", err)
+	}
+	s.sweep()
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	s.log.Info("coordinator listening", "socket", path)
+	s.wg.Add(1)
+	go s.acceptLoop(ln)
+	return nil
+}
+
+// sweep removes segments left by coordinators that are no longer running.
+func (s *Server) sweep() {
+	ents, _ := os.ReadDir(s.segDir)
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, segPrefix) {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(strings.TrimPrefix(name, segPrefix), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			if os.Remove(filepath.Join(s.segDir, name)) == nil {
+				s.log.Info("removed stale segment", "name", name)
+			}
+		}
+	}
+}
+
+func (s *Server) acceptLoop(ln *net.UnixListener) {
+	defer s.wg.Done()
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Error("accept", "err", err)
+			}
+			return
+		}
+		m := &node{srv: s, conn: c, port: -1}
+		s.mu.Lock()
+		s.conns[m] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go m.serve()
+	}
+}
+
+// Close stops serving, drops every member and ends every network.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	ln := s.ln
+	s.ln = nil
+	for m := range s.conns {
+		m.conn.Close()
+	}
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	s.wg.Wait()
+	s.mu.Lock()
+	nets := s.nets
+	s.nets = map[netKey]*network{}
+	s.mu.Unlock()
+	for _, n := range nets {
+		n.end()
+	}
+	return nil
+}
+
+// node is one control connection: one IPN node.
+type node struct {
+	srv   *Server
+	conn  *net.UnixConn
+	creds Creds
+
+	// Guarded by the network's mutex once net is set.
+	net     *network
+	bound   bool
+	port    int // -1 when not connected
+	roles   uint32
+	descr   string
+	wantOOB bool
+}
+
+func (m *node) serve() {
+	s := m.srv
+	defer s.wg.Done()
+	defer func() {
+		m.leave()
+		m.conn.Close()
+		s.mu.Lock()
+		delete(s.conns, m)
+		s.mu.Unlock()
+	}()
+	creds, err := PeerCreds(m.conn)
+	if err != nil {
+		s.log.Warn("peer credentials", "err", err)
+		return
+	}
+	m.creds = creds
+	buf := make([]byte, MaxMessage)
+	for {
+		n, _, flags, _, err := m.conn.ReadMsgUnix(buf, nil)
+		if err != nil || n == 0 {
+			return
+		}
+		var resp *Response
+		var fds []int
+		if flags&unix.MSG_TRUNC != 0 {
+			resp = errResponse(fmt.Errorf("%w: message longer than %d bytes", ErrProtocol, MaxMessage))
+		} else if req, err := DecodeRequest(buf[:n]); err != nil {
+			resp = errResponse(err)
+		} else {
+			resp, fds = m.handle(req)
+		}
+		b, err := EncodeResponse(resp)
+		if err != nil {
+			s.log.Error("encode response", "err", err)
+			return
+		}
+		if err := fdpass.Send(m.conn, b, fds...); err != nil {
+			return
+		}
+	}
+}
+
+func errResponse(err error) *Response {
+	r := &Response{Error: err.Error(), Errno: int(syscall.EIO)}
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		r.Errno = int(e)
+	}
+	return r
+}
+
+func (m *node) handle(req *Request) (*Response, []int) {
+	var resp *Response
+	var fds []int
+	var err error
+	switch req.Op {
+	case OpCreate:
+		resp, err = m.create(req)
+	case OpJoin:
+		resp, fds, err = m.join(req)
+	case OpRoles:
+		resp, err = m.setRoles(req)
+	case OpList:
+		resp = m.srv.list()
+	case OpStat:
+		resp, err = m.srv.stat(req)
+	case OpDestroy:
+		resp, err = m.destroy(req)
+	case OpOptions:
+		resp, err = m.options()
+	default:
+		err = fmt.Errorf("%w: unknown op %q", ErrProtocol, req.Op)
+	}
+	if err != nil {
+		m.srv.log.Debug("request refused", "op", req.Op, "path", req.Path, "pid", m.creds.PID, "err", err)
+		return errResponse(err), nil
+	}
+	return resp, fds
+}
+
+// lookup finds the network whose socket inode is at path, checking that
+// the inode is the one the member saw.
+func (s *Server) lookup(path string, dev, ino uint64) (*network, *unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if dev != 0 && (st.Dev != dev || st.Ino != ino) {
+		return nil, nil, fmt.Errorf("%s changed while joining: %w", path, syscall.ECONNREFUSED)
+	}
+	s.mu.Lock()
+	n := s.nets[netKey{st.Dev, st.Ino}]
+	s.mu.Unlock()
+	if n == nil {
+		return nil, nil, fmt.Errorf("%s is no live ipn network: %w", path, syscall.ECONNREFUSED)
+	}
+	return n, &st, nil
+}
+
+// waitCtx bounds a reclaim: grace periods end quickly unless a member is
+// stopped inside a step.
+func waitCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), reclaimWait)
+}

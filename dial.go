@@ -1,0 +1,121 @@
+package ipn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"ipn/coordinator"
+	"ipn/internal/fdpass"
+)
+
+// EnvNoAutostart, when set, keeps the client from starting a coordinator.
+const EnvNoAutostart = "IPN_NO_AUTOSTART"
+
+// dial connects to the coordinator, starting one when none answers.
+func dial() (*net.UnixConn, error) {
+	path := coordinator.DefaultSocket()
+	c, err := dialOnce(path)
+	if err == nil {
+		return c, nil
+	}
+	if os.Getenv(EnvNoAutostart) != "" {
+		return nil, fmt.Errorf("%w at %s: %v", ErrNoCoordinator, path, err)
+	}
+	if err := startCoordinator(path); err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c, err = dialOnce(path); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w at %s: started one, but it does not answer: %v", ErrNoCoordinator, path, err)
+	}
+	return c, nil
+}
+
+func dialOnce(path string) (*net.UnixConn, error) {
+	return net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: path, Net: "unixpacket"})
+}
+
+// startCoordinator starts ipnd in the background, in a session of its own,
+// serving path. It looks for ipnd on PATH and beside this program.
+func startCoordinator(path string) error {
+	bin, err := exec.LookPath("ipnd")
+	if err != nil {
+		if self, err2 := os.Executable(); err2 == nil {
+			if cand := filepath.Join(filepath.Dir(self), "ipnd"); fileExists(cand) {
+				bin, err = cand, nil
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w at %s, and no ipnd program to start one: install it (go install ./cmd/ipnd) or run it yourself", ErrNoCoordinator, path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(filepath.Dir(path), "ipnd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "--socket", path)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	go cmd.Wait() // reap it if it exits while we run
+	return nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// call sends req on c and returns the response and any descriptors.
+func call(c *net.UnixConn, req *coordinator.Request) (*coordinator.Response, []int, error) {
+	b, err := coordinator.EncodeRequest(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := fdpass.Send(c, b); err != nil {
+		return nil, nil, fmt.Errorf("ipn: coordinator: %w", err)
+	}
+	buf := make([]byte, coordinator.MaxMessage)
+	n, fds, err := fdpass.Recv(c, buf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ipn: coordinator: %w", err)
+	}
+	if n == 0 {
+		return nil, nil, fmt.Errorf("ipn: coordinator closed the connection: %w", ErrNoCoordinator)
+	}
+	resp, err := coordinator.DecodeResponse(buf[:n])
+	if err != nil {
+		closeFDs(fds)
+		return nil, nil, err
+	}
+	if err := resp.Err(); err != nil {
+		closeFDs(fds)
+		return nil, nil, err
+	}
+	return resp, fds, nil
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+}
+
+// isNotExist reports a missing path.
+func isNotExist(err error) bool { return errors.Is(err, syscall.ENOENT) }
