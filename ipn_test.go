@@ -49,12 +49,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// runRole is a member process's body.
+// roles are the bodies of member processes, by name. Test files add theirs
+// in init. A role prints "connected" (or another line the test waits for)
+// once it is ready; path is the network's path.
+var roles = map[string]func(path string) error{}
+
 func runRole(role, path string) error {
-	n := ipn.NewNode(ipn.Hub)
-	defer n.Close()
-	switch role {
-	case "recv3": // receive three messages and print them
+	r, ok := roles[role]
+	if !ok {
+		return fmt.Errorf("no role %q", role)
+	}
+	return r(path)
+}
+
+func init() {
+	roles["recv3"] = func(path string) error { // receive three messages and print them
+		n := ipn.NewNode(ipn.Hub)
+		defer n.Close()
 		if err := n.Connect(path); err != nil {
 			return err
 		}
@@ -68,29 +79,21 @@ func runRole(role, path string) error {
 			}
 			fmt.Printf("got %q\n", buf[:k])
 		}
-	case "send3":
-		if err := n.Connect(path); err != nil {
-			return err
-		}
-		for i := 0; i < 3; i++ {
-			if err := n.Send([]byte(fmt.Sprintf("message %d", i))); err != nil {
-				return err
-			}
-		}
-	case "connect-wait": // connect, say so, and wait to be killed
+		return nil
+	}
+	roles["connect-wait"] = func(path string) error { // connect, say so, and wait to be killed
+		n := ipn.NewNode(ipn.Hub)
+		defer n.Close()
 		if err := n.Connect(path); err != nil {
 			return err
 		}
 		fmt.Println("connected")
 		time.Sleep(time.Minute)
-	default:
-		return fmt.Errorf("no role %q", role)
+		return nil
 	}
-	return nil
 }
 
-// member starts a member process running role on path and waits until it
-// prints its first line.
+// proc is a member process.
 type proc struct {
 	cmd *exec.Cmd
 	out *syncBuffer

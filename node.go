@@ -48,6 +48,7 @@ type Node struct {
 	path     string
 	bound    bool
 	closed   bool
+	persist  bool // Create: the network outlives its nodes
 	netInfo  coordinator.NetInfo
 	myRoles  uint32
 	nonblock atomic.Bool
@@ -213,7 +214,7 @@ func (n *Node) Bind(path string) error {
 	if err != nil {
 		return err
 	}
-	req := &coordinator.Request{Path: abs, Policy: int(n.policy), Opts: n.opts, Port: coordinator.AnyPort}
+	req := &coordinator.Request{Path: abs, Policy: int(n.policy), Opts: n.opts, Port: coordinator.AnyPort, Persist: n.persist}
 	dev, ino, created, err := makeSocketInode(abs, os.FileMode(n.opts.Mode))
 	switch {
 	case created:
@@ -521,6 +522,58 @@ func (n *Node) Port() int {
 	}
 	return -1
 }
+
+// Options returns the network's options, once bound or connected.
+func (n *Node) Options() (Options, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ctl == nil || n.closed {
+		return Options{}, ErrNotConn
+	}
+	resp, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpOptions})
+	if err != nil {
+		return Options{}, err
+	}
+	o := resp.Net.Opts
+	return Options{MTU: o.MTU, NumNodes: o.NumNodes, Pool: o.Pool, Lossless: o.Lossless, Mode: os.FileMode(o.Mode)}, nil
+}
+
+// Shutdown ends reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR),
+// as with shutdown(2); the network's counts of readers and writers change.
+func (n *Node) Shutdown(how int) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if n.conn.Load() == nil {
+		return ErrNotConn
+	}
+	keep := n.myRoles
+	switch how {
+	case syscall.SHUT_RD:
+		keep &^= shm.RoleRead
+	case syscall.SHUT_WR:
+		keep &^= shm.RoleWrite
+	case syscall.SHUT_RDWR:
+		keep = 0
+	default:
+		return fmt.Errorf("ipn: shutdown %d: %w", how, syscall.EINVAL)
+	}
+	resp, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpRoles, Roles: keep})
+	if err != nil {
+		return err
+	}
+	n.myRoles = resp.Roles
+	return nil
+}
+
+// CanRead and CanWrite report the node's roles: what its permissions
+// allowed at connect, less what it shut down.
+func (n *Node) CanRead() bool { n.mu.Lock(); defer n.mu.Unlock(); return n.myRoles&shm.RoleRead != 0 }
+
+// CanWrite reports whether the node may send.
+func (n *Node) CanWrite() bool { n.mu.Lock(); defer n.mu.Unlock(); return n.myRoles&shm.RoleWrite != 0 }
 
 // Close leaves the network and releases everything the node held.
 func (n *Node) Close() error {

@@ -1,0 +1,118 @@
+package ipn
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"ipn/coordinator"
+)
+
+// Options are a network's options, for Create.
+type Options struct {
+	MTU      int         // largest message; default 1514
+	NumNodes int         // ports; default 32
+	Pool     int         // message pool; default 8
+	Lossless bool        // senders wait instead of dropping
+	Mode     os.FileMode // permission bits, less the umask; default 0777
+}
+
+// NetInfo describes a network, as List and Stat report it.
+type NetInfo = coordinator.NetInfo
+
+// PortInfo describes a port of a network, as Stat reports it.
+type PortInfo = coordinator.PortInfo
+
+// Create makes a network at path that the coordinator keeps alive with no
+// node in it, until Destroy (the CLI's ipn create).
+func Create(path string, policy Policy, o Options) error {
+	n := NewNode(policy)
+	defer n.Close()
+	for _, set := range []func() error{
+		func() error { return optIf(o.MTU, n.SetMTU) },
+		func() error { return optIf(o.NumNodes, n.SetNumNodes) },
+		func() error { return optIf(o.Pool, n.SetPoolSize) },
+		func() error { return n.SetLossless(o.Lossless) },
+		func() error {
+			if o.Mode != 0 {
+				return n.SetMode(o.Mode)
+			}
+			return nil
+		},
+	} {
+		if err := set(); err != nil {
+			return err
+		}
+	}
+	n.persist = true
+	return n.Bind(path)
+}
+
+func optIf(v int, set func(int) error) error {
+	if v == 0 {
+		return nil
+	}
+	return set(v)
+}
+
+// request sends one stateless request to the coordinator.
+func request(req *coordinator.Request) (*coordinator.Response, error) {
+	c, err := dial()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	resp, fds, err := call(c, req)
+	closeFDs(fds)
+	return resp, err
+}
+
+func pathReq(op, path string) (*coordinator.Request, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	dev, ino, err := statInode(abs)
+	if err != nil {
+		return nil, fmt.Errorf("ipn: %s: %w", op, err)
+	}
+	return &coordinator.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, nil
+}
+
+// Destroy ends a network made by Create once its last node leaves (at
+// once if it has none). Only its owner or root may.
+func Destroy(path string) error {
+	req, err := pathReq(coordinator.OpDestroy, path)
+	if err != nil {
+		return err
+	}
+	if _, err := request(req); err != nil {
+		return fmt.Errorf("ipn: destroy %s: %w", path, err)
+	}
+	return nil
+}
+
+// List returns every network the coordinator serves.
+func List() ([]NetInfo, error) {
+	resp, err := request(&coordinator.Request{Op: coordinator.OpList})
+	if err != nil {
+		return nil, fmt.Errorf("ipn: list: %w", err)
+	}
+	return resp.Nets, nil
+}
+
+// Stat returns a network and its ports.
+func Stat(path string) (NetInfo, []PortInfo, error) {
+	req, err := pathReq(coordinator.OpStat, path)
+	if err != nil {
+		return NetInfo{}, nil, err
+	}
+	resp, err := request(req)
+	if err != nil {
+		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, err)
+	}
+	if resp.Net == nil {
+		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, coordinator.ErrProtocol)
+	}
+	return *resp.Net, resp.Ports, nil
+}
