@@ -45,9 +45,43 @@ func dialOnce(path string) (*net.UnixConn, error) {
 	return net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: path, Net: "unixpacket"})
 }
 
-// startCoordinator starts ipnd in the background, in a session of its own,
-// serving path. It looks for ipnd on PATH and beside this program.
+// DaemonCommand, when set, makes the command that starts a coordinator
+// serving socket; programs that embed one (the ipn command does) set it.
+// Otherwise the client looks for ipnd on PATH and beside the program.
+var DaemonCommand func(socket string) *exec.Cmd
+
+// startCoordinator starts a coordinator in the background, in a session of
+// its own, serving path.
 func startCoordinator(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	var cmd *exec.Cmd
+	if DaemonCommand != nil {
+		cmd = DaemonCommand(path)
+	} else {
+		bin, err := findIPND()
+		if err != nil {
+			return fmt.Errorf("%w at %s, and no ipnd program to start one: install it (go install ./cmd/ipnd) or run it yourself", ErrNoCoordinator, path)
+		}
+		cmd = exec.Command(bin, "--socket", path)
+	}
+	logf, err := os.OpenFile(filepath.Join(filepath.Dir(path), "ipnd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start coordinator %s: %w", cmd.Path, err)
+	}
+	go cmd.Wait() // reap it if it exits while we run
+	return nil
+}
+
+// findIPND looks for ipnd on PATH, then beside this program.
+func findIPND() (string, error) {
 	bin, err := exec.LookPath("ipnd")
 	if err != nil {
 		if self, err2 := os.Executable(); err2 == nil {
@@ -56,25 +90,7 @@ func startCoordinator(path string) error {
 			}
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("%w at %s, and no ipnd program to start one: install it (go install ./cmd/ipnd) or run it yourself", ErrNoCoordinator, path)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	logf, err := os.OpenFile(filepath.Join(filepath.Dir(path), "ipnd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "--socket", path)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	go cmd.Wait() // reap it if it exits while we run
-	return nil
+	return bin, err
 }
 
 func fileExists(p string) bool {
