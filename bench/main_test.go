@@ -11,5 +11,12 @@ func TestMain(m *testing.M) {
 	if IsChild() {
 		os.Exit(RunChild())
 	}
-	os.Exit(m.Run())
+	// The coordinator of ipn-api runs for the whole test binary: start it
+	// before any test counts goroutines and files.
+	if _, err := coordinatorSocket(); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	StopCoordinator()
+	os.Exit(code)
 }

@@ -52,8 +52,9 @@ type Comparison struct {
 	Baseline string `json:"baseline"`
 }
 
-// DefaultFanoutRatios compares ipn with every fan-out baseline.
-var DefaultFanoutRatios = []Comparison{{"ipn", "seqpacket"}, {"ipn", "dgram"}, {"ipn", "shmring"}}
+// DefaultFanoutRatios compares ipn with every fan-out baseline, and ipn
+// through its public API with a coordinator against the bare data plane.
+var DefaultFanoutRatios = []Comparison{{"ipn", "seqpacket"}, {"ipn", "dgram"}, {"ipn", "shmring"}, {"ipn-api", "ipn"}, {"ipn-api", "seqpacket"}}
 
 // DefaultPingRatios compares ipn with the bare eventfd wake-up and the
 // socket baseline, and ipn that always sleeps with the bare eventfd.

@@ -6,7 +6,7 @@ import "fmt"
 // TestFanout run, baselines first. A new transport plugs in by being
 // appended here (children find it by Name).
 func Transports() []Transport {
-	return []Transport{SeqPacket{}, Dgram{}, ShmRing{}, IPN{}}
+	return []Transport{SeqPacket{}, Dgram{}, ShmRing{}, IPN{}, IPNAPI{}}
 }
 
 // Pairs lists the ping-pong pairs that BenchmarkPingPong and TestPingPong run.
