@@ -25,8 +25,10 @@ type Policy int
 
 // Policies. Any joins a network whatever its policy but cannot create one.
 const (
-	Any Policy = 0
-	Hub Policy = 1
+	Any    Policy = 0
+	Hub    Policy = 1
+	Switch Policy = 2 // Ethernet switch: not available yet
+	L3     Policy = 3 // layer-3 switch: not available yet
 )
 
 // MaxDescr is the longest node description (IPN_DESCRLEN).
@@ -48,7 +50,7 @@ type Node struct {
 	path     string
 	bound    bool
 	closed   bool
-	persist  bool // Create: the network outlives its nodes
+	persist  bool // Create: the network outlives its nodes, and must be new
 	netInfo  coordinator.NetInfo
 	myRoles  uint32
 	nonblock atomic.Bool
@@ -215,14 +217,16 @@ func (n *Node) Bind(path string) error {
 		return err
 	}
 	req := &coordinator.Request{Path: abs, Policy: int(n.policy), Opts: n.opts, Port: coordinator.AnyPort, Persist: n.persist}
-	dev, ino, created, err := makeSocketInode(abs, os.FileMode(n.opts.Mode))
+	dev, ino, mode, created, err := makeSocketInode(abs, os.FileMode(n.opts.Mode))
 	switch {
 	case created:
-		req.Op, req.Dev, req.Ino = coordinator.OpCreate, dev, ino
+		req.Op, req.Dev, req.Ino, req.Opts.Mode = coordinator.OpCreate, dev, ino, mode
 		if n.policy == Any {
 			os.Remove(abs)
 			return fmt.Errorf("ipn: bind %s: a network cannot be created with policy Any: %w", abs, syscall.EPROTONOSUPPORT)
 		}
+	case errors.Is(err, syscall.EADDRINUSE) && n.persist:
+		return fmt.Errorf("ipn: create %s: %w", abs, err)
 	case errors.Is(err, syscall.EADDRINUSE):
 		if req.Dev, req.Ino, err = statInode(abs); err != nil {
 			return err
@@ -246,28 +250,32 @@ func (n *Node) Bind(path string) error {
 }
 
 // makeSocketInode creates the network's file as a unix socket inode, so the
-// kernel checks the caller's right to create it, with mode less the umask.
-func makeSocketInode(path string, mode os.FileMode) (dev, ino uint64, created bool, err error) {
+// kernel checks the caller's right to create it, with mode less the umask,
+// and returns its inode and the mode it got.
+func makeSocketInode(path string, mode os.FileMode) (dev, ino uint64, perm uint32, created bool, err error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, 0, false, err
 	}
 	defer unix.Close(fd)
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		return 0, 0, false, err
+		return 0, 0, 0, false, err
 	}
+	// The umask is per process; reading it means setting it, so put it back
+	// at once (a thread creating a file in between would see 0).
 	umask := unix.Umask(0)
 	unix.Umask(umask)
-	if err := os.Chmod(path, mode.Perm()&^os.FileMode(umask)); err != nil {
+	perm = uint32(mode.Perm()) &^ uint32(umask)
+	if err := os.Chmod(path, os.FileMode(perm)); err != nil {
 		os.Remove(path)
-		return 0, 0, false, err
+		return 0, 0, 0, false, err
 	}
 	dev, ino, err = statInode(path)
 	if err != nil {
 		os.Remove(path)
-		return 0, 0, false, err
+		return 0, 0, 0, false, err
 	}
-	return dev, ino, true, nil
+	return dev, ino, perm, true, nil
 }
 
 // Connect joins the network at path to communicate: to receive if the

@@ -7,18 +7,23 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"ipn"
 )
 
 func main() {
+	ipn.DaemonCommand = daemonCommand
 	root := &cobra.Command{
 		Use:   "ipn",
 		Short: "Inter-process networking over shared memory",
 		Long: `ipn joins processes into networks named by paths, the way hosts share an
 Ethernet segment: a sender writes a message once into shared memory and every
 recipient reads it in place.`,
-		SilenceUsage: true,
+		SilenceUsage:  true,
+		SilenceErrors: true, // main prints them
 	}
 	root.AddCommand(demoCmd(), memberCmd())
+	root.AddCommand(netCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ipn:", err)
 		os.Exit(1)

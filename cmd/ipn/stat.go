@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"ipn"
+)
+
+// statOutput is what ipn stat --json prints.
+type statOutput struct {
+	Net   ipn.NetInfo    `json:"net"`
+	Ports []ipn.PortInfo `json:"ports"`
+}
+
+func statCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "stat PATH",
+		Short: "Show a network's ports, their processes and counters",
+		Long: `stat shows the network at PATH and every port in use: the node's description,
+its process and user, whether it reads and writes, and its counters: messages
+sent and received, messages dropped (a lossy network's receiver was full),
+times a sender was blocked (a lossless network was full), and messages queued
+for it now.
+
+With --json it prints an object with "net" (the fields of ipn ls --json) and
+"ports", an array of objects with the fields port, descr, pid, uid, read,
+write, sent, sent_bytes, received, received_bytes, dropped, blocked and
+queued.`,
+		Args: onePath,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			info, ports, err := ipn.Stat(args[0])
+			if err != nil {
+				return netPathError(args[0], err)
+			}
+			if ports == nil {
+				ports = []ipn.PortInfo{}
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), statOutput{info, ports})
+			}
+			return printStat(cmd.OutOrStdout(), info, ports)
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printStat(out io.Writer, n ipn.NetInfo, ports []ipn.PortInfo) error {
+	fmt.Fprintf(out, "%s: %s, %d nodes, %s\n", n.Path, policyName(n.Policy), n.Opts.NumNodes, optionsText(n))
+	fmt.Fprintf(out, "ports in use %d, readers %d, writers %d, nodes bound %d\n", n.Ports, n.Readers, n.Writers, n.Bound)
+	if len(ports) == 0 {
+		return nil
+	}
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PORT\tROLE\tPROCESS\tUSER\tDESCRIPTION\tSENT\tRECEIVED\tDROPPED\tBLOCKED\tQUEUED")
+	for _, p := range ports {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", p.Port, roleText(p), processText(p.PID), userText(p.UID),
+			p.Descr, p.Sent, p.Received, p.Dropped, p.Blocked, p.Queued)
+	}
+	return tw.Flush()
+}
+
+func roleText(p ipn.PortInfo) string {
+	switch {
+	case p.Read && p.Write:
+		return "rw"
+	case p.Read:
+		return "r"
+	case p.Write:
+		return "w"
+	}
+	return "-"
+}
+
+// processText names a process by its pid and, when it can be read, its
+// command name.
+func processText(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return strconv.Itoa(pid)
+	}
+	return fmt.Sprintf("%d (%s)", pid, strings.TrimSpace(string(b)))
+}
+
+func userText(uid uint32) string {
+	id := strconv.FormatUint(uint64(uid), 10)
+	if u, err := user.LookupId(id); err == nil {
+		return u.Username
+	}
+	return id
+}
