@@ -1,28 +1,29 @@
 package main
 
 import (
-	"bytes"
-	"context"
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"ipn/internal/member"
+	"ipn"
 	"ipn/internal/stream"
-	"ipn/shm"
 )
 
 // demoRole tells a member process started by the demo what to do.
 type demoRole struct {
 	Role  string `json:"role"` // "send" or "recv"
-	Port  int    `json:"port"`
+	Path  string `json:"path"`
 	Seed  int64  `json:"seed"`
 	Count int    `json:"count"`
 	Size  int    `json:"size"`
@@ -30,10 +31,18 @@ type demoRole struct {
 }
 
 type demoResult struct {
-	Stream  stream.Result    `json:"stream"`
-	Send    stream.SendStats `json:"send"`
-	Seconds float64          `json:"seconds"`
+	Port    int           `json:"port"`
+	Stream  stream.Result `json:"stream"`
+	Sent    int           `json:"sent"`
+	Seconds float64       `json:"seconds"`
 }
+
+// envDemoRole carries a member's role (JSON) to the re-executed program.
+const envDemoRole = "IPN_DEMO_ROLE"
+
+// idleEnd is how long a receiver of a lossy demo waits for a message before
+// it takes the stream for over: the end marker may have been dropped.
+const idleEnd = time.Second
 
 func demoCmd() *cobra.Command {
 	var receivers, count, size, pool int
@@ -41,9 +50,11 @@ func demoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run one sender and several receivers as separate processes on a new network",
-		Long: `demo creates a network in shared memory, starts one sender and several receiver
-processes on it, streams messages from the sender to all receivers, and prints
-what each receiver got, checked byte for byte, and how fast.`,
+		Long: `demo creates a network, starts one sender and several receiver processes on
+it, streams messages from the sender to all receivers, and prints what each
+receiver got, checked byte for byte, and how fast. It goes through the
+coordinator like any program (starting one if none runs) and removes the
+network at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.OutOrStdout(), receivers, count, size, pool, !lossy)
@@ -57,16 +68,54 @@ what each receiver got, checked byte for byte, and how fast.`,
 	return cmd
 }
 
-func runDemo(out io.Writer, receivers, count, size, pool int, lossless bool) error {
-	if receivers < 1 || receivers > shm.MaxPorts-1 {
-		return fmt.Errorf("--receivers %d: want 1..%d", receivers, shm.MaxPorts-1)
+// proc is a member process of the demo.
+type proc struct {
+	role demoRole
+	cmd  *exec.Cmd
+	out  *bufio.Reader
+	errb strings.Builder
+}
+
+func startMember(self string, r demoRole) (*proc, error) {
+	b, _ := json.Marshal(r)
+	p := &proc{role: r, cmd: exec.Command(self, "member")}
+	p.cmd.Env = append(os.Environ(), envDemoRole+"="+string(b))
+	p.cmd.Stderr = &p.errb
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
 	}
-	g := shm.Derive(shm.Options{MTU: max(size, 64), Ports: receivers + 1, Pool: pool, Lossless: lossless})
-	net, d, err := member.NewData(fmt.Sprintf("ipn-demo-%d", os.Getpid()), g)
+	p.out = bufio.NewReader(out)
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	// A member says "ready" once connected.
+	if line, err := p.out.ReadString('\n'); err != nil || strings.TrimSpace(line) != "ready" {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		return nil, fmt.Errorf("%s member did not connect: %s", r.Role, strings.TrimSpace(p.errb.String()))
+	}
+	return p, nil
+}
+
+func runDemo(out io.Writer, receivers, count, size, pool int, lossless bool) error {
+	if receivers < 1 || receivers > 62 {
+		return fmt.Errorf("--receivers %d: want 1..62", receivers)
+	}
+	if size < 8 {
+		return fmt.Errorf("--size %d: want at least 8 (messages carry a sequence number)", size)
+	}
+	dir, err := os.MkdirTemp("", "ipn-demo-")
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "net")
+	o := ipn.Options{MTU: size, NumNodes: receivers + 1, Pool: pool, Lossless: lossless, Mode: 0o700}
+	if err := ipn.Create(path, ipn.Hub, o); err != nil {
+		return err
+	}
+	defer ipn.Destroy(path)
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -75,32 +124,23 @@ func runDemo(out io.Writer, receivers, count, size, pool int, lossless bool) err
 	if lossless {
 		mode = "lossless"
 	}
-	fmt.Fprintf(out, "network: %d ports, MTU %d, pool %d, %s, segment %d KiB in /dev/shm\n",
-		g.Ports, g.MTU, g.Pool, mode, g.Slots*d.Seg.Layout.SlotStride/1024)
+	fmt.Fprintf(out, "network %s: %d nodes, MTU %d, pool %d, %s\n", path, o.NumNodes, size, pool, mode)
 
-	type proc struct {
-		role demoRole
-		cmd  *exec.Cmd
-		out  bytes.Buffer
-		errb bytes.Buffer
-	}
-	start := func(r demoRole, roles uint32) (*proc, error) {
-		if err := net.OpenPort(r.Port, 0, roles); err != nil {
-			return nil, err
-		}
-		p := &proc{role: r, cmd: exec.Command(self, "member")}
-		p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.errb
-		return p, member.Start(p.cmd, d, r)
-	}
 	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	}()
 	for r := 1; r <= receivers; r++ {
-		p, err := start(demoRole{Role: "recv", Port: r, Seed: 42, View: r%2 == 0}, shm.RoleRead)
+		p, err := startMember(self, demoRole{Role: "recv", Path: path, Seed: 42, View: r%2 == 0})
 		if err != nil {
 			return err
 		}
 		procs = append(procs, p)
 	}
-	sender, err := start(demoRole{Role: "send", Port: 0, Seed: 42, Count: count, Size: size}, shm.RoleWrite)
+	sender, err := startMember(self, demoRole{Role: "send", Path: path, Seed: 42, Count: count, Size: size})
 	if err != nil {
 		return err
 	}
@@ -108,33 +148,40 @@ func runDemo(out io.Writer, receivers, count, size, pool int, lossless bool) err
 
 	results := make([]demoResult, len(procs))
 	var failed []string
+	var wg sync.WaitGroup
+	var mu sync.Mutex
 	for i, p := range procs {
-		err := p.cmd.Wait()
-		if err == nil {
-			err = json.Unmarshal(p.out.Bytes(), &results[i])
-		}
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("port %d: %v: %s", p.role.Port, err, strings.TrimSpace(p.errb.String())))
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		net.Reclaim(ctx, p.role.Port, 0)
-		cancel()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := json.NewDecoder(p.out).Decode(&results[i])
+			if werr := p.cmd.Wait(); err == nil {
+				err = werr
+			}
+			if err != nil {
+				mu.Lock()
+				failed = append(failed, fmt.Sprintf("%s member: %v: %s", p.role.Role, err, strings.TrimSpace(p.errb.String())))
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
+	procs = nil
 	if len(failed) > 0 {
 		return fmt.Errorf("members failed:\n  %s", strings.Join(failed, "\n  "))
 	}
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "port\trole\tread\tmessages\tMB\tmsgs/s\tMB/s\tdropped\tcorrupt\tout of order\t")
+	fmt.Fprintln(tw, "port\trole\tread\tmessages\tMB\tmsgs/s\tMB/s\tlost\tcorrupt\tout of order\t")
 	bad := 0
-	for i, p := range procs {
-		r := results[i]
-		if p.role.Role == "send" {
-			fmt.Fprintf(tw, "%d\tsender\t\t%d\t\t%.0f\t\t\t\t\t\n", p.role.Port, r.Send.Sent, float64(r.Send.Sent)/r.Seconds)
+	for i, r := range results {
+		role := procs0(i, receivers)
+		if role == "sender" {
+			fmt.Fprintf(tw, "%d\tsender\t\t%d\t\t%.0f\t\t\t\t\t\n", r.Port, r.Sent, float64(r.Sent)/r.Seconds)
 			continue
 		}
 		read := "copy"
-		if p.role.View {
+		if i%2 == 1 {
 			read = "in place"
 		}
 		st := r.Stream
@@ -142,18 +189,28 @@ func runDemo(out io.Writer, receivers, count, size, pool int, lossless bool) err
 		if lossless {
 			bad += count - st.Received
 		}
-		fmt.Fprintf(tw, "%d\treceiver\t%s\t%d\t%.1f\t%.0f\t%.0f\t%d\t%d\t%d\t\n", p.role.Port, read, st.Received,
+		fmt.Fprintf(tw, "%d\treceiver\t%s\t%d\t%.1f\t%.0f\t%.0f\t%d\t%d\t%d\t\n", r.Port, read, st.Received,
 			float64(st.Bytes)/1e6, float64(st.Received)/r.Seconds, float64(st.Bytes)/1e6/r.Seconds,
 			count-st.Received, st.Bad, st.OutOfOrder)
 	}
 	tw.Flush()
-	free := net.FreeSlots()
-	fmt.Fprintf(out, "slots free after all members left: %d of %d\n", free, g.Slots)
-	if bad > 0 || free != g.Slots {
-		return fmt.Errorf("delivery check failed")
+	if bad > 0 {
+		return errors.New("delivery check failed")
 	}
-	fmt.Fprintln(out, "every message delivered was intact and in order")
+	if lossless {
+		fmt.Fprintln(out, "every message reached every receiver, intact and in order")
+	} else {
+		fmt.Fprintln(out, "every message delivered was intact and in order; the lost ones were dropped for slow receivers, as a lossy network does")
+	}
 	return nil
+}
+
+// procs0 names the role of member i: receivers first, then the sender.
+func procs0(i, receivers int) string {
+	if i < receivers {
+		return "receiver"
+	}
+	return "sender"
 }
 
 // memberCmd is what the demo runs in each member process.
@@ -164,21 +221,24 @@ func memberCmd() *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var r demoRole
-			net, err := member.Attach(&r)
-			if err != nil {
+			if err := json.Unmarshal([]byte(os.Getenv(envDemoRole)), &r); err != nil {
+				return fmt.Errorf("member: role: %w", err)
+			}
+			n := ipn.NewNode(ipn.Hub)
+			defer n.Close()
+			if err := n.Connect(r.Path); err != nil {
 				return err
 			}
-			p, err := net.Port(r.Port)
-			if err != nil {
-				return err
-			}
+			fmt.Println("ready")
 			var res demoResult
+			var err error
+			res.Port = n.Port()
 			start := time.Now()
 			switch r.Role {
 			case "send":
-				res.Send, err = stream.Send(p, stream.SendOptions{Seed: r.Seed, Count: r.Count, Size: r.Size})
+				res.Sent, err = demoSend(n, r)
 			case "recv":
-				res.Stream, err = stream.Receive(p, r.Seed, r.View)
+				res.Stream, err = demoRecv(n, r)
 			default:
 				err = fmt.Errorf("unknown role %q", r.Role)
 			}
@@ -188,5 +248,63 @@ func memberCmd() *cobra.Command {
 			res.Seconds = time.Since(start).Seconds()
 			return json.NewEncoder(os.Stdout).Encode(res)
 		},
+	}
+}
+
+// demoSend sends the stream, then an empty message that ends it.
+func demoSend(n *ipn.Node, r demoRole) (int, error) {
+	buf := make([]byte, r.Size)
+	for seq := uint64(0); seq < uint64(r.Count); seq++ {
+		stream.Fill(buf, r.Seed, seq)
+		if err := n.Send(buf); err != nil {
+			return int(seq), err
+		}
+	}
+	return r.Count, n.Send(nil)
+}
+
+// demoRecv checks the stream until its empty end message, or, in a lossy
+// network that may drop it, until no message came for idleEnd.
+func demoRecv(n *ipn.Node, r demoRole) (stream.Result, error) {
+	opts, err := n.Options()
+	if err != nil {
+		return stream.Result{}, err
+	}
+	c := stream.NewChecker(r.Seed, opts.MTU)
+	buf := make([]byte, opts.MTU)
+	for i := 0; ; i++ {
+		if i%1024 == 0 {
+			wait := time.Hour
+			if !opts.Lossless {
+				wait = idleEnd
+			}
+			n.SetReadDeadline(time.Now().Add(wait))
+		}
+		var data []byte
+		var v ipn.View
+		if r.View {
+			v, err = n.RecvView()
+			data = v.Data
+		} else {
+			var k int
+			k, err = n.Recv(buf)
+			data = buf[:k]
+		}
+		if errors.Is(err, ipn.ErrTimeout) && !opts.Lossless {
+			return c.Result(), nil
+		}
+		if err != nil {
+			return c.Result(), err
+		}
+		end := len(data) == 0
+		if !end {
+			c.Check(data)
+		}
+		if r.View {
+			n.Release(v)
+		}
+		if end {
+			return c.Result(), nil
+		}
 	}
 }
