@@ -317,3 +317,42 @@ func TestOOBNumNodes(t *testing.T) {
 		}
 	}
 }
+
+func TestChangeNumNodes(t *testing.T) {
+	path := netPath(t)
+	a := ipn.NewNode(ipn.Hub)
+	defer a.Close()
+	a.SetNumNodes(1)
+	if err := a.Bind(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Connect(path); err != nil {
+		t.Fatal(err)
+	}
+	b := ipn.NewNode(ipn.Hub)
+	defer b.Close()
+	if err := b.Connect(path); !errors.Is(err, syscall.EADDRNOTAVAIL) {
+		t.Fatalf("connect to a full network: %v, want EADDRNOTAVAIL", err)
+	}
+	if err := b.ChangeNumNodes(4); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("resize by a node that is not bound: %v, want EPERM", err)
+	}
+	if err := a.ChangeNumNodes(4); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := a.Options(); err != nil || o.NumNodes != 4 {
+		t.Errorf("after resize: %+v, %v; want 4 nodes", o, err)
+	}
+	if err := b.Connect(path); err != nil {
+		t.Fatalf("connect after growing: %v", err)
+	}
+	if err := a.ChangeNumNodes(1); !errors.Is(err, syscall.EBUSY) {
+		t.Errorf("shrink below a port in use: %v, want EBUSY", err)
+	}
+	a.Send([]byte("grown"))
+	buf := make([]byte, 16)
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if k, err := b.Recv(buf); err != nil || string(buf[:k]) != "grown" {
+		t.Errorf("recv on a new port: %q %v", buf[:k], err)
+	}
+}

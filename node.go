@@ -546,6 +546,24 @@ func (n *Node) Options() (Options, error) {
 	return Options{MTU: o.MTU, NumNodes: o.NumNodes, Pool: o.Pool, Lossless: o.Lossless, Mode: os.FileMode(o.Mode)}, nil
 }
 
+// ChangeNumNodes changes the network's number of ports at run time
+// (IPN_SO_CHANGE_NUMNODES). The node must be bound. It can grow up to 63
+// and shrink down to the highest port in use (EBUSY otherwise).
+func (n *Node) ChangeNumNodes(k int) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if !n.bound {
+		return fmt.Errorf("ipn: change the number of ports: node not bound: %w", syscall.EPERM)
+	}
+	if _, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpResize, NumNodes: k}); err != nil {
+		return fmt.Errorf("ipn: change the number of ports to %d: %w", k, err)
+	}
+	return nil
+}
+
 // Shutdown ends reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR),
 // as with shutdown(2); the network's counts of readers and writers change.
 func (n *Node) Shutdown(how int) error {

@@ -24,6 +24,13 @@ const (
 	PolicyHub = 1
 )
 
+// noticePort is the coordinator's own port in every network, the last;
+// userMask has a bit for each of the others.
+const (
+	noticePort        = shm.MaxPorts - 1
+	userMask   uint64 = 1<<noticePort - 1
+)
+
 // reclaimWait bounds one reclaim of a departed member's port.
 const reclaimWait = 10 * time.Second
 
@@ -92,8 +99,9 @@ func (m *node) create(req *Request) (*Response, error) {
 	if o.NumNodes < 1 || o.NumNodes > shm.MaxPorts-1 {
 		return nil, fmt.Errorf("%d nodes: want 1..%d: %w", o.NumNodes, shm.MaxPorts-1, syscall.EINVAL)
 	}
-	// One port more than the members', for the coordinator's notices.
-	g := shm.Derive(shm.Options{MTU: o.MTU, Ports: o.NumNodes + 1, Pool: o.Pool, Lossless: o.Lossless})
+	// Room for every port a network may grow to (ChangeNumNodes), and one
+	// more, the last, for the coordinator's notices.
+	g := shm.Derive(shm.Options{MTU: o.MTU, Ports: o.NumNodes + 1, Pool: o.Pool, Lossless: o.Lossless, Capacity: shm.MaxPorts})
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
@@ -113,13 +121,13 @@ func (m *node) create(req *Request) (*Response, error) {
 	n := &network{
 		srv: s, key: key, path: req.Path, policy: req.Policy, opts: o,
 		persistent: req.Persist, data: data, ring: rn, users: o.NumNodes,
-		ports: make([]*node, o.NumNodes), bound: map[*node]bool{},
+		ports: make([]*node, shm.MaxPorts-1), bound: map[*node]bool{},
 	}
-	if err := rn.OpenPort(o.NumNodes, os.Getpid(), shm.RoleWrite); err != nil {
+	if err := rn.OpenPort(noticePort, os.Getpid(), shm.RoleWrite); err != nil {
 		data.Close()
 		return nil, err
 	}
-	if n.notice, err = rn.Port(o.NumNodes); err != nil {
+	if n.notice, err = rn.Port(noticePort); err != nil {
 		data.Close()
 		return nil, err
 	}
@@ -223,7 +231,7 @@ func (n *network) newPort(want int) (int, error) {
 		}
 		return want, nil
 	}
-	for p, o := range n.ports {
+	for p, o := range n.ports[:n.users] {
 		if o == nil {
 			return p, nil
 		}
@@ -245,6 +253,32 @@ func (m *node) setRoles(req *Request) (*Response, error) {
 	n.ring.SetRoles(m.port, m.roles)
 	n.notify()
 	return &Response{Port: m.port, Roles: m.roles}, nil
+}
+
+// resize changes the number of ports (IPN_SO_CHANGE_NUMNODES): a managing
+// (bound) node may grow it up to the network's capacity or shrink it down
+// to its highest port in use.
+func (m *node) resize(req *Request) (*Response, error) {
+	n := m.net
+	if n == nil || !m.bound {
+		return nil, fmt.Errorf("only a bound node may change the number of ports: %w", syscall.EPERM)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := req.NumNodes
+	if k < 1 || k > len(n.ports) {
+		return nil, fmt.Errorf("%d ports: want 1..%d: %w", k, len(n.ports), syscall.EINVAL)
+	}
+	for p := k; p < n.users; p++ {
+		if n.ports[p] != nil {
+			return nil, fmt.Errorf("port %d is in use: %w", p, syscall.EBUSY)
+		}
+	}
+	n.users = k
+	n.opts.NumNodes = k
+	n.srv.log.Info("network resized", "path", n.path, "nodes", k)
+	info := n.info()
+	return &Response{Net: &info}, nil
 }
 
 func (m *node) options() (*Response, error) {
@@ -336,7 +370,6 @@ func (n *network) notify() {
 	if to == 0 {
 		return
 	}
-	users := uint64(1)<<n.users - 1
 	tx, err := n.notice.TryAlloc()
 	if err != nil {
 		n.noticeDrops++
@@ -345,14 +378,13 @@ func (n *network) notify() {
 	b := tx.Buf[:16]
 	binary.LittleEndian.PutUint32(b[0:], 0) // level: IPN_ANY
 	binary.LittleEndian.PutUint32(b[4:], 0) // tag: IPN_OOB_NUMNODE_TAG
-	binary.LittleEndian.PutUint32(b[8:], uint32(bits.OnesCount64(n.ring.Readers()&users)))
-	binary.LittleEndian.PutUint32(b[12:], uint32(bits.OnesCount64(n.ring.Writers()&users)))
+	binary.LittleEndian.PutUint32(b[8:], uint32(bits.OnesCount64(n.ring.Readers()&userMask)))
+	binary.LittleEndian.PutUint32(b[12:], uint32(bits.OnesCount64(n.ring.Writers()&userMask)))
 	n.notice.SubmitOOB(tx, 16, to)
 }
 
 // info describes the network. n.mu must be held.
 func (n *network) info() NetInfo {
-	users := uint64(1)<<n.users - 1
 	inUse := 0
 	for _, o := range n.ports {
 		if o != nil {
@@ -362,8 +394,8 @@ func (n *network) info() NetInfo {
 	return NetInfo{
 		Path: n.path, Policy: n.policy, Opts: n.opts, Persistent: n.persistent,
 		Ports: inUse, Bound: len(n.bound),
-		Readers: bits.OnesCount64(n.ring.Readers() & users),
-		Writers: bits.OnesCount64(n.ring.Writers() & users),
+		Readers: bits.OnesCount64(n.ring.Readers() & userMask),
+		Writers: bits.OnesCount64(n.ring.Writers() & userMask),
 	}
 }
 

@@ -231,6 +231,8 @@ func (m *node) handle(req *Request) (*Response, []int) {
 		resp, err = m.destroy(req)
 	case OpOptions:
 		resp, err = m.options()
+	case OpResize:
+		resp, err = m.resize(req)
 	default:
 		err = fmt.Errorf("%w: unknown op %q", ErrProtocol, req.Op)
 	}

@@ -55,6 +55,11 @@ type Options struct {
 	Pool     int  // IPN_SO_MSGPOOLSIZE, default 8
 	Lossless bool // IPN_FLAG_LOSSLESS
 	Policy   int  // bytes of policy state
+	// Capacity is how many ports the segment has room for, so that the
+	// number of ports can grow at run time (IPN_SO_CHANGE_NUMNODES) up to
+	// it; 0 means Ports. A lossy pool is still sized for Ports: a network
+	// grown past it drops, and counts, what finds no slot.
+	Capacity int
 }
 
 // Defaults of IPN's network options.
@@ -93,6 +98,9 @@ func Derive(o Options) Geometry {
 		g.Slots = g.Pool
 	} else {
 		g.Slots = g.Ports * (g.Pool + g.OOBCap + g.Views + g.TxHolds)
+	}
+	if o.Capacity > g.Ports {
+		g.Ports = o.Capacity
 	}
 	g.RingCap = nextPow2(g.Pool)
 	if o.Lossless {
