@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"syscall"
 
 	"ipn/internal/errno"
@@ -155,8 +156,8 @@ func decode(b []byte, kind byte, v any) error {
 	if err := d.Decode(v); err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
 	}
-	if d.More() {
-		return fmt.Errorf("%w: trailing data", ErrProtocol)
+	if _, err := d.Token(); err != io.EOF {
+		return fmt.Errorf("%w: trailing data after the body", ErrProtocol)
 	}
 	return nil
 }

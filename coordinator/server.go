@@ -203,8 +203,16 @@ func (m *node) serve() {
 	}
 }
 
+// maxErrorText bounds an error message in a response, which may quote a
+// path of any length, so that the response always fits in a message.
+const maxErrorText = 1024
+
 func errResponse(err error) *Response {
-	r := &Response{Error: err.Error(), Errno: int(syscall.EIO)}
+	msg := err.Error()
+	if len(msg) > maxErrorText {
+		msg = msg[:maxErrorText-3] + "..."
+	}
+	r := &Response{Error: msg, Errno: int(syscall.EIO)}
 	var e syscall.Errno
 	if errors.As(err, &e) {
 		r.Errno = int(e)
