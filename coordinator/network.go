@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,15 +32,22 @@ const (
 	userMask   uint64 = 1<<noticePort - 1
 )
 
+// segSeq numbers the segments this coordinator creates.
+var segSeq atomic.Uint64
+
+// MaxDescr is the longest node description (IPN_DESCRLEN).
+const MaxDescr = 128
+
 // reclaimWait bounds one reclaim of a departed member's port.
 const reclaimWait = 10 * time.Second
 
 // network is one live network. Its fields are guarded by mu.
 type network struct {
-	srv  *Server
-	mu   sync.Mutex
-	key  netKey
-	path string
+	srv   *Server
+	mu    sync.Mutex
+	key   netKey
+	inode int // O_PATH descriptor of the network's file, held until end
+	path  string
 
 	policy     int
 	opts       NetOptions
@@ -82,8 +90,21 @@ func (m *node) create(req *Request) (*Response, error) {
 	if !filepath.IsAbs(req.Path) {
 		return nil, fmt.Errorf("network path %q is not absolute: %w", req.Path, syscall.EINVAL)
 	}
+	// Hold the inode for the network's life: its number is the network's
+	// key, and a file system may give the number of a removed inode to a
+	// new file; an open descriptor keeps the inode, and so the number.
+	inode, err := unix.Open(req.Path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", req.Path, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(inode)
+		}
+	}()
 	var st unix.Stat_t
-	if err := unix.Lstat(req.Path, &st); err != nil {
+	if err := unix.Fstat(inode, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != req.Dev || st.Ino != req.Ino {
@@ -113,13 +134,13 @@ func (m *node) create(req *Request) (*Response, error) {
 	if taken {
 		return nil, fmt.Errorf("%s: %w", req.Path, syscall.EADDRINUSE)
 	}
-	name := fmt.Sprintf("%s%d-%d-%d", segPrefix, os.Getpid(), st.Dev, st.Ino)
+	name := fmt.Sprintf("%s%d-%d-%d-%d", segPrefix, os.Getpid(), st.Dev, st.Ino, segSeq.Add(1))
 	rn, data, err := newData(s.segDir, name, g)
 	if err != nil {
 		return nil, err
 	}
 	n := &network{
-		srv: s, key: key, path: req.Path, policy: req.Policy, opts: o,
+		srv: s, key: key, inode: inode, path: req.Path, policy: req.Policy, opts: o,
 		persistent: req.Persist, data: data, ring: rn, users: o.NumNodes,
 		ports: make([]*node, shm.MaxPorts-1), bound: map[*node]bool{},
 	}
@@ -134,6 +155,7 @@ func (m *node) create(req *Request) (*Response, error) {
 	s.mu.Lock()
 	s.nets[key] = n
 	s.mu.Unlock()
+	ok = true
 	n.mu.Lock()
 	m.net, m.bound = n, true
 	n.bound[m] = true
@@ -169,6 +191,9 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 	}
 	if req.Policy != PolicyAny && req.Policy != n.policy {
 		return nil, nil, fmt.Errorf("network %s has policy %d, node asked for %d: %w", req.Path, n.policy, req.Policy, syscall.EPROTO)
+	}
+	if len(req.Descr) > MaxDescr {
+		return nil, nil, fmt.Errorf("description of %d bytes, at most %d: %w", len(req.Descr), MaxDescr, syscall.EINVAL)
 	}
 	if req.Connect && m.port >= 0 {
 		return nil, nil, fmt.Errorf("node already connected: %w", syscall.EISCONN)
@@ -299,14 +324,26 @@ func (m *node) leave() {
 	if n == nil {
 		return
 	}
+	if m.port >= 0 {
+		// At once, without the network's lock: a reclaim of another
+		// member running meanwhile must not wait for this one's steps.
+		// Only this goroutine writes m.port.
+		n.ring.MarkDying(m.port)
+	}
 	n.mu.Lock()
 	if m.port >= 0 {
 		ctx, cancel := waitCtx()
-		if _, err := n.ring.Reclaim(ctx, m.port, 0); err != nil {
-			n.srv.log.Error("reclaim", "path", n.path, "port", m.port, "err", err)
-		}
+		_, err := n.ring.Reclaim(ctx, m.port, 0)
 		cancel()
-		n.ports[m.port] = nil
+		if err != nil {
+			// A live member stopped inside a step: keep the port
+			// reserved, so nothing reuses what it may still hold, and
+			// try again later.
+			n.srv.log.Error("reclaim", "path", n.path, "port", m.port, "err", err)
+			go n.retryReclaim(m.port, m)
+		} else {
+			n.ports[m.port] = nil
+		}
 		m.port = -1
 		n.notify()
 	}
@@ -316,6 +353,34 @@ func (m *node) leave() {
 	n.mu.Unlock()
 	if last {
 		n.srv.endNet(n)
+	}
+}
+
+// retryReclaim reclaims port p, held by the departed member m, until it
+// succeeds or the network ends, then frees the port.
+func (n *network) retryReclaim(p int, m *node) {
+	for {
+		time.Sleep(time.Second)
+		n.mu.Lock()
+		if n.ended {
+			n.mu.Unlock()
+			return
+		}
+		ctx, cancel := waitCtx()
+		_, err := n.ring.Reclaim(ctx, p, 0)
+		cancel()
+		if err == nil {
+			if n.ports[p] == m {
+				n.ports[p] = nil
+			}
+			last := n.nodes() == 0 && !n.persistent
+			n.mu.Unlock()
+			if last {
+				n.srv.endNet(n)
+			}
+			return
+		}
+		n.mu.Unlock()
 	}
 }
 
@@ -355,6 +420,7 @@ func (n *network) end() {
 		os.Remove(n.path)
 	}
 	n.data.Close()
+	unix.Close(n.inode) // last: the key stays ours until the segment is gone
 }
 
 // notify sends the numnodes notice (IPN_OOB_NUMNODE_TAG) to every node

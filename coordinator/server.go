@@ -57,7 +57,11 @@ const segPrefix = "ipnd-"
 // coordinator, 0666 for the system one, where each network's own file
 // decides who may join.
 func (s *Server) Listen(path string, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700|mode&0o055); err != nil {
+	dirMode := os.FileMode(0o700)
+	if mode&0o066 != 0 { // others may connect: let them reach the socket
+		dirMode = 0o755
+	}
+	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
 		return fmt.Errorf("coordinator: %w", err)
 	}
 	if c, err := net.Dial("unixpacket", path); err == nil {
@@ -193,9 +197,12 @@ func (m *node) serve() {
 			resp, fds = m.handle(req)
 		}
 		b, err := EncodeResponse(resp)
-		if err != nil {
+		if err != nil { // too large: say so rather than drop the member
 			s.log.Error("encode response", "err", err)
-			return
+			fds = nil // the network's own descriptors: not ours to close
+			if b, err = EncodeResponse(errResponse(fmt.Errorf("response too large: %w", syscall.EMSGSIZE))); err != nil {
+				return
+			}
 		}
 		if err := fdpass.Send(m.conn, b, fds...); err != nil {
 			return

@@ -83,7 +83,7 @@ func (n *Network) Synchronize(ctx context.Context, skip uint64) error {
 	var waits []inStep
 	for p := range n.ports {
 		pv := &n.ports[p]
-		if skip&(1<<p) != 0 || pv.state.Load() == shm.PortFree {
+		if skip&(1<<p) != 0 || pv.state.Load() != shm.PortLive {
 			continue
 		}
 		for _, seq := range []*atomic.Uint64{pv.txSeq, pv.rxSeq} {
@@ -95,7 +95,9 @@ func (n *Network) Synchronize(ctx context.Context, skip uint64) error {
 	for delay := time.Microsecond; ; delay = min(2*delay, time.Millisecond) {
 		keep := waits[:0]
 		for _, w := range waits {
-			if w.seq.Load() == w.v {
+			// A port marked dying meanwhile belongs to a member that is
+			// gone: it will never leave its step, and need not.
+			if w.seq.Load() == w.v && n.ports[w.port].state.Load() == shm.PortLive {
 				keep = append(keep, w)
 			}
 		}
@@ -108,6 +110,24 @@ func (n *Network) Synchronize(ctx context.Context, skip uint64) error {
 		case <-time.After(delay):
 		}
 	}
+}
+
+// MarkDying takes port p out of the network at once, before its Reclaim:
+// it stops being a reader or writer, and grace periods stop waiting for it.
+// The coordinator calls it as soon as it learns a member is gone, so that
+// another member's reclaim running meanwhile does not wait for this one.
+func (n *Network) MarkDying(p int) {
+	pv := &n.ports[p]
+	if pv.state.Load() == shm.PortFree {
+		return
+	}
+	bit := uint64(1) << p
+	pv.state.Store(shm.PortDying)
+	n.readers.And(^bit)
+	n.writers.And(^bit)
+	n.txWaiters.And(^bit)
+	n.netGen.Add(1)
+	n.wakePort(p) // a member that closed the port may still wait on it
 }
 
 // Reclaim releases everything port p held, after its member closed it or
@@ -136,12 +156,7 @@ func (n *Network) Reclaim(ctx context.Context, p int, dead uint64) (int, error) 
 	if pv.state.Load() == shm.PortFree {
 		return 0, nil
 	}
-	pv.state.Store(shm.PortDying)
-	n.readers.And(^bit)
-	n.writers.And(^bit)
-	n.txWaiters.And(^bit)
-	n.netGen.Add(1)
-	n.wakePort(p) // a member that closed the port may still wait on it
+	n.MarkDying(p)
 	skip := dead | bit
 	if err := n.Synchronize(ctx, skip); err != nil {
 		return 0, err
