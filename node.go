@@ -406,6 +406,36 @@ func (n *Node) Send(b []byte) error {
 	return n.mapErr(err)
 }
 
+// SendContext is Send that also returns ctx's error once ctx is done while
+// it waits for room.
+func (n *Node) SendContext(ctx context.Context, b []byte) error {
+	c, err := n.data()
+	if err != nil {
+		return err
+	}
+	defer n.ops.RUnlock()
+	dl := deadline(n.wdl.Load())
+	if d, ok := ctx.Deadline(); ok && (dl.IsZero() || d.Before(dl)) {
+		dl = d
+	}
+	stop := context.AfterFunc(ctx, func() { c.tx[c.port.ID()].Signal() })
+	defer stop()
+	for {
+		_, err := c.port.TrySend(b, c.net.Readers(), 0)
+		if !errors.Is(err, ring.ErrAgain) || n.nonblock.Load() {
+			return n.mapErr(err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !c.port.ArmWrite() {
+			if err := c.tx[c.port.ID()].Wait(dl); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 // Write sends b as one message (io.Writer).
 func (n *Node) Write(b []byte) (int, error) {
 	if err := n.Send(b); err != nil {

@@ -104,3 +104,35 @@ func (n *Node) Disarm() {
 		c.port.Disarm()
 	}
 }
+
+// Readiness reports what poll would: a data or out-of-band message waits
+// (readable), an out-of-band one waits (priority), a send would not wait
+// (writable).
+func (n *Node) Readiness() (readable, priority, writable bool) {
+	c, err := n.data()
+	if err != nil {
+		return false, false, false
+	}
+	defer n.ops.RUnlock()
+	return c.port.Pending(), c.port.OOBPending(), c.port.ArmWrite()
+}
+
+// WriteFD returns a descriptor that turns readable when a send that would
+// wait may go on: call ArmWrite first (if it reports writable, do not
+// poll). -1 when not connected.
+func (n *Node) WriteFD() int {
+	if c := n.conn.Load(); c != nil {
+		return c.port.WriteFD()
+	}
+	return -1
+}
+
+// ArmWrite prepares a poll on WriteFD; see ring.Port.ArmWrite.
+func (n *Node) ArmWrite() (writable bool) {
+	c, err := n.data()
+	if err != nil {
+		return false
+	}
+	defer n.ops.RUnlock()
+	return c.port.ArmWrite()
+}

@@ -262,3 +262,10 @@ func (p *Port) Disarm() {
 		e.Drain()
 	}
 }
+
+// OOBPending reports whether an out-of-band message waits (poll's
+// priority-readable).
+func (p *Port) OOBPending() bool {
+	_, ok := p.pv.oob.at(p.rx.oobHead)
+	return ok
+}

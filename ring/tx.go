@@ -292,3 +292,27 @@ func (p *Port) send(b []byte, to uint64, hop int, wait bool, deadline time.Time)
 	copy(p.n.slots[s].payload, b)
 	return p.submit(Tx{slot: s}, len(b), to, hop, 0)
 }
+
+// WriteFD returns the eventfd that becomes readable when a slot is freed
+// after ArmWrite; see ArmWrite.
+func (p *Port) WriteFD() int {
+	if e := p.n.tx[p.id].Load(); e != nil {
+		return e.FD()
+	}
+	return -1
+}
+
+// ArmWrite prepares an external poll for room to send: it reports whether
+// a send would not wait now (then do not poll); otherwise the port is
+// announced among the senders waiting for a slot, and WriteFD turns
+// readable when one is freed. Lossy networks never make a sender wait.
+func (p *Port) ArmWrite() (writable bool) {
+	if !p.n.g.Lossless() {
+		return true
+	}
+	if e := p.n.tx[p.id].Load(); e != nil {
+		e.Drain()
+	}
+	p.n.txWaiters.Or(p.bit)
+	return p.n.FreeSlots() > 0
+}
