@@ -22,6 +22,7 @@ func TestManySendersOneRing(t *testing.T) {
 			n := ringtest.NewNet(t, shm.Derive(shm.Options{MTU: 64, Ports: senders + 1, Pool: pool, Lossless: true}))
 			r := n.Open(0, shm.RoleRead)
 			var wg sync.WaitGroup
+			t.Cleanup(wg.Wait) // before the segment is unmapped, even on failure
 			for s := 1; s <= senders; s++ {
 				p := n.Open(s, shm.RoleWrite)
 				wg.Add(1)

@@ -357,10 +357,13 @@ func TestPollReadiness(t *testing.T) {
 	if k, err := unix.Poll(fds, 0); err != nil || k != 0 {
 		t.Fatalf("poll on an idle port = %d, %v; want not ready", k, err)
 	}
+	sent := make(chan struct{})
 	go func() {
+		defer close(sent)
 		time.Sleep(10 * time.Millisecond)
 		a.Send([]byte("wake"), 2, 0, time.Time{})
 	}()
+	defer func() { <-sent }() // the segment is unmapped when the test ends
 	if k, err := unix.Poll(fds, 5000); err != nil || k != 1 || fds[0].Revents&unix.POLLIN == 0 {
 		t.Fatalf("poll after a send = %d %#x, %v; want readable", k, fds[0].Revents, err)
 	}
