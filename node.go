@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ipn/coordinator"
+	"ipn/dispatch"
 	"ipn/ring"
 	"ipn/shm"
 )
@@ -66,10 +67,11 @@ type Node struct {
 
 // connection is a connected node's data plane.
 type connection struct {
-	seg    *shm.Segment
-	net    *ring.Network
-	port   *ring.Port
-	rx, tx []*ring.Eventfd
+	seg      *shm.Segment
+	net      *ring.Network
+	port     *ring.Port
+	rx, tx   []*ring.Eventfd
+	dispatch func(*ring.Delivery) // the network's policy, bound to it
 }
 
 // NewNode returns an unbound node of the given policy.
@@ -313,6 +315,15 @@ func (n *Node) Connect(path string) error {
 	if err != nil {
 		return fmt.Errorf("ipn: connect %s: %w", abs, err)
 	}
+	pol, err := dispatch.Lookup(resp.Net.Policy)
+	if err != nil { // a policy of users' own that this program lacks
+		c.close()
+		ctl.Close()
+		n.ctl = nil
+		return fmt.Errorf("ipn: connect %s: %w", abs, err)
+	}
+	capacity := c.net.Geometry().Ports - 1
+	c.dispatch = dispatch.Func(pol, dispatch.NetOf(c.net, func() int { return capacity }))
 	n.path, n.myRoles = abs, resp.Roles
 	if resp.Net != nil {
 		n.netInfo = *resp.Net
@@ -397,12 +408,7 @@ func (n *Node) Send(b []byte) error {
 		return err
 	}
 	defer n.ops.RUnlock()
-	to := c.net.Readers()
-	if n.nonblock.Load() {
-		_, err = c.port.TrySend(b, to, 0)
-	} else {
-		_, err = c.port.Send(b, to, 0, deadline(n.wdl.Load()))
-	}
+	_, err = dispatch.Send(c.port, c.dispatch, b, 0, !n.nonblock.Load(), deadline(n.wdl.Load()))
 	return n.mapErr(err)
 }
 
@@ -421,7 +427,7 @@ func (n *Node) SendContext(ctx context.Context, b []byte) error {
 	stop := context.AfterFunc(ctx, func() { c.tx[c.port.ID()].Signal() })
 	defer stop()
 	for {
-		_, err := c.port.TrySend(b, c.net.Readers(), 0)
+		_, err := dispatch.Send(c.port, c.dispatch, b, 0, false, time.Time{})
 		if !errors.Is(err, ring.ErrAgain) || n.nonblock.Load() {
 			return n.mapErr(err)
 		}

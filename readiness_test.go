@@ -131,3 +131,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestNodeZeroAllocs: the client API allocates nothing per message.
+func TestNodeZeroAllocs(t *testing.T) {
+	path := netPath(t)
+	a, b := ipn.NewNode(ipn.Hub), ipn.NewNode(ipn.Hub)
+	defer a.Close()
+	defer b.Close()
+	if err := a.Bind(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Connect(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Connect(path); err != nil {
+		t.Fatal(err)
+	}
+	b.SetNonblock(true)
+	msg, buf := make([]byte, 64), make([]byte, 2000)
+	if n := testing.AllocsPerRun(1000, func() { a.Send(msg); b.Recv(buf) }); n != 0 {
+		t.Errorf("Send+Recv: %v allocations per message, want 0", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		tx, _ := a.Alloc()
+		a.Submit(tx, 64)
+		v, _ := b.RecvView()
+		b.Release(v)
+	}); n != 0 {
+		t.Errorf("Alloc+Submit+RecvView+Release: %v allocations per message, want 0", n)
+	}
+}

@@ -68,7 +68,7 @@ func (n *Node) Submit(t Tx, size int) error {
 		return err
 	}
 	defer n.ops.RUnlock()
-	_, err = c.port.Submit(t, size, c.net.Readers(), 0)
+	_, err = c.port.SubmitWith(t, size, 0, c.dispatch)
 	return n.mapErr(err)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"ipn/dispatch"
 	"ipn/internal/member"
 	"ipn/ring"
 	"ipn/shm"
@@ -50,6 +51,8 @@ type network struct {
 	path  string
 
 	policy     int
+	pol        dispatch.Policy
+	dnet       dispatch.Net
 	opts       NetOptions
 	persistent bool
 
@@ -84,8 +87,9 @@ func (m *node) create(req *Request) (*Response, error) {
 	if req.Policy == PolicyAny {
 		return nil, fmt.Errorf("a network cannot be created with policy ANY: %w", syscall.EPROTONOSUPPORT)
 	}
-	if req.Policy != PolicyHub {
-		return nil, fmt.Errorf("policy %d is not available: %w", req.Policy, syscall.EPROTONOSUPPORT)
+	pol, err := dispatch.Lookup(req.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy %d is not available: %w", req.Policy, err)
 	}
 	if !filepath.IsAbs(req.Path) {
 		return nil, fmt.Errorf("network path %q is not absolute: %w", req.Path, syscall.EINVAL)
@@ -140,7 +144,7 @@ func (m *node) create(req *Request) (*Response, error) {
 		return nil, err
 	}
 	n := &network{
-		srv: s, key: key, inode: inode, path: req.Path, policy: req.Policy, opts: o,
+		srv: s, key: key, inode: inode, path: req.Path, policy: req.Policy, pol: pol, opts: o,
 		persistent: req.Persist, data: data, ring: rn, users: o.NumNodes,
 		ports: make([]*node, shm.MaxPorts-1), bound: map[*node]bool{},
 	}
@@ -148,6 +152,7 @@ func (m *node) create(req *Request) (*Response, error) {
 		data.Close()
 		return nil, err
 	}
+	n.dnet = dispatch.NetOf(rn, func() int { return n.users })
 	if n.notice, err = rn.Port(noticePort); err != nil {
 		data.Close()
 		return nil, err
@@ -244,24 +249,26 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 	return resp, fds, nil
 }
 
-// newPort picks the port for a connecting node: the one asked for, or the
-// lowest free one (the hub's new-port rule).
+// newPort picks the port for a connecting node through the policy's
+// new-port hook.
 func (n *network) newPort(want int) (int, error) {
-	if want != AnyPort {
-		if want < 0 || want >= n.users {
-			return 0, fmt.Errorf("port %d out of range 0..%d: %w", want, n.users-1, syscall.EADDRNOTAVAIL)
-		}
-		if n.ports[want] != nil {
-			return 0, fmt.Errorf("port %d is in use: %w", want, syscall.EADDRNOTAVAIL)
-		}
-		return want, nil
+	if want != AnyPort && (want < 0 || want >= n.users) {
+		return 0, fmt.Errorf("port %d out of range 0..%d: %w", want, n.users-1, syscall.EADDRNOTAVAIL)
 	}
+	var free uint64
 	for p, o := range n.ports[:n.users] {
 		if o == nil {
-			return p, nil
+			free |= 1 << p
 		}
 	}
-	return 0, fmt.Errorf("network %s is full (%d nodes): %w", n.path, n.users, syscall.EADDRNOTAVAIL)
+	p, err := n.pol.NewPort(n.dnet, want, free)
+	if err != nil {
+		return 0, fmt.Errorf("network %s (%d nodes): %w", n.path, n.users, err)
+	}
+	if p < 0 || p >= n.users || n.ports[p] != nil {
+		return 0, fmt.Errorf("policy %s chose port %d, which is not free: %w", n.pol.Name(), p, syscall.EADDRNOTAVAIL)
+	}
+	return p, nil
 }
 
 func (m *node) setRoles(req *Request) (*Response, error) {

@@ -36,6 +36,7 @@ type txState struct {
 	oldFirst bool
 	spin     spinner
 	rings    []producerView // data ring of port r at r, its OOB ring at Ports+r
+	delivery Delivery       // handed to dispatch policies, see SubmitWith
 }
 
 const (

@@ -1,0 +1,211 @@
+package dispatch
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"ipn/internal/errno"
+	"ipn/ring"
+	"ipn/shm"
+)
+
+// Policy numbers.
+const (
+	Any       = 0  // joins any network; creates none
+	Hub       = 1  // IPN_BROADCAST
+	Switch    = 2  // Ethernet switch (IPN_VDESWITCH)
+	L3        = 3  // layer-3 switch (IPN_VDESWITCH_L3)
+	FirstUser = 16 // first number for policies of users' own
+)
+
+// MaxHops is the hop depth past which a message is dropped (SPEC P3), so
+// that cycles of cables cannot loop forever.
+const MaxHops = 16
+
+// AnyPort asks the policy to choose the port (IPN_PORTNO_ANY).
+const AnyPort = -1
+
+// Errors.
+var (
+	ErrNoPolicy = errno.New("no such dispatch policy", syscall.EPROTONOSUPPORT)
+	ErrNoPort   = errno.New("no such port free", syscall.EADDRNOTAVAIL)
+)
+
+// Net is what a policy sees of its network.
+type Net interface {
+	// Ports is the number of ports members may take.
+	Ports() int
+	// Area is the policy's shared state in the segment.
+	Area() *Area
+}
+
+// Policy is a dispatch policy. Implementations must be safe for
+// concurrent use: many senders dispatch at once.
+type Policy interface {
+	// Name names the policy for people and tools.
+	Name() string
+	// NewPort returns the port for a connecting node: want, if it is not
+	// AnyPort and free, else one the policy picks; free has a bit for each
+	// free port.
+	NewPort(n Net, want int, free uint64) (int, error)
+	// Dispatch delivers one message.
+	Dispatch(n Net, d *ring.Delivery)
+}
+
+// Optional hooks; see the package documentation.
+type (
+	NetStarter interface{ NewNet(n Net) error }
+	Resizer    interface {
+		ResizeNet(n Net, oldPorts, newPorts int) error
+	}
+	NetEnder    interface{ DelNet(n Net) }
+	PortStarter interface{ PostNewPort(n Net, port int) }
+	PortStopper interface{ PreDelPort(n Net, port int) }
+	PortEnder   interface{ DelPort(n Net, port int) }
+	Optioner    interface {
+		SetOption(n Net, port int, name string, value []byte) error
+		Option(n Net, port int, name string) ([]byte, error)
+	}
+	Controller interface {
+		Control(n Net, port int, req []byte) ([]byte, error)
+	}
+)
+
+// AreaSizer is implemented by policies that keep shared state: the bytes
+// of policy area a network needs.
+type AreaSizer interface{ AreaSize(ports int) int }
+
+var registry = struct {
+	sync.RWMutex
+	byNum map[int]Policy
+}{byNum: map[int]Policy{}}
+
+// Register makes policy p known by number num. Numbers below FirstUser are
+// ipn's own.
+func Register(num int, p Policy) error {
+	registry.Lock()
+	defer registry.Unlock()
+	if num <= Any {
+		return fmt.Errorf("dispatch: policy number %d: %w", num, syscall.EINVAL)
+	}
+	if _, taken := registry.byNum[num]; taken {
+		return fmt.Errorf("dispatch: policy number %d already registered: %w", num, syscall.EEXIST)
+	}
+	registry.byNum[num] = p
+	return nil
+}
+
+// Lookup returns the policy registered as num.
+func Lookup(num int) (Policy, error) {
+	registry.RLock()
+	defer registry.RUnlock()
+	p, ok := registry.byNum[num]
+	if !ok {
+		return nil, fmt.Errorf("dispatch: policy %d: %w", num, ErrNoPolicy)
+	}
+	return p, nil
+}
+
+// Numbers lists the registered policy numbers, in order.
+func Numbers() []int {
+	registry.RLock()
+	defer registry.RUnlock()
+	var ns []int
+	for n := range registry.byNum {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	return ns
+}
+
+// LowestFree is the usual new-port rule: want if free, else the lowest free
+// port when want is AnyPort.
+func LowestFree(want int, free uint64) (int, error) {
+	if want != AnyPort {
+		if want < 0 || want >= 64 || free&(1<<want) == 0 {
+			return 0, fmt.Errorf("port %d is not free: %w", want, ErrNoPort)
+		}
+		return want, nil
+	}
+	if free == 0 {
+		return 0, fmt.Errorf("network full: %w", ErrNoPort)
+	}
+	for p := 0; p < 64; p++ {
+		if free&(1<<p) != 0 {
+			return p, nil
+		}
+	}
+	return 0, ErrNoPort
+}
+
+// Area is a policy's shared state: the segment's policy area, accessed as
+// atomic words only.
+type Area struct {
+	seg       *shm.Segment
+	off, size int
+}
+
+// Size is the area's length in bytes.
+func (a *Area) Size() int { return a.size }
+
+// Uint64s returns n shared words at byte offset off of the area.
+func (a *Area) Uint64s(off, n int) ([]atomic.Uint64, error) {
+	if off < 0 || n < 0 || off%8 != 0 || off+8*n > a.size {
+		return nil, fmt.Errorf("dispatch: %d words at %d outside a policy area of %d bytes: %w", n, off, a.size, shm.ErrDamaged)
+	}
+	return a.seg.Uint64s(a.off+off, n), nil
+}
+
+// network is the Net of a ring.Network.
+type network struct {
+	rn    *ring.Network
+	area  Area
+	ports func() int
+}
+
+func (n *network) Ports() int  { return n.ports() }
+func (n *network) Area() *Area { return &n.area }
+
+// NetOf returns the Net of a data plane; ports reports how many ports
+// members may take (the coordinator knows; members pass the geometry's).
+func NetOf(rn *ring.Network, ports func() int) Net {
+	seg := rn.Segment()
+	return &network{rn: rn, area: Area{seg: seg, off: seg.Layout.Policy, size: seg.Geometry.Policy}, ports: ports}
+}
+
+// Func binds policy pol to network n, once per connection, giving what
+// ring.Port.SubmitWith and Send take (made once, so sending allocates
+// nothing).
+func Func(pol Policy, n Net) func(*ring.Delivery) {
+	return func(d *ring.Delivery) { pol.Dispatch(n, d) }
+}
+
+// Send sends b from port p through dispatch (see Func), waiting for a slot
+// until deadline when wait is set, and dropping the message, counted, past
+// the hop limit.
+func Send(p *ring.Port, dispatch func(*ring.Delivery), b []byte, hop int, wait bool, deadline time.Time) (int, error) {
+	if hop > MaxHops {
+		p.Network().CountHopDrop(p.ID())
+		return 0, nil
+	}
+	if !wait {
+		if len(b) > p.MTU() {
+			return 0, ring.ErrMsgSize
+		}
+		tx, err := p.TryAlloc()
+		if errors.Is(err, ring.ErrAgain) && !p.Network().Geometry().Lossless() {
+			return 0, nil // lossy: dropped, and counted
+		}
+		if err != nil {
+			return 0, err
+		}
+		k := copy(tx.Buf, b)
+		return p.SubmitWith(tx, k, hop, dispatch)
+	}
+	return p.SendWith(b, hop, deadline, dispatch)
+}
