@@ -28,7 +28,7 @@ type Policy int
 const (
 	Any    Policy = 0
 	Hub    Policy = 1
-	Switch Policy = 2 // Ethernet switch: not available yet
+	Switch Policy = 2 // Ethernet switch with VLANs
 	L3     Policy = 3 // layer-3 switch: not available yet
 )
 

@@ -126,7 +126,12 @@ func (m *node) create(req *Request) (*Response, error) {
 	}
 	// Room for every port a network may grow to (ChangeNumNodes), and one
 	// more, the last, for the coordinator's notices.
-	g := shm.Derive(shm.Options{MTU: o.MTU, Ports: o.NumNodes + 1, Pool: o.Pool, Lossless: o.Lossless, Capacity: shm.MaxPorts})
+	area := 0
+	if as, ok := pol.(dispatch.AreaSizer); ok {
+		area = as.AreaSize(shm.MaxPorts)
+	}
+	g := shm.Derive(shm.Options{MTU: o.MTU, Ports: o.NumNodes + 1, Pool: o.Pool, Lossless: o.Lossless,
+		Capacity: shm.MaxPorts, Policy: area})
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -209,3 +210,5 @@ func Send(p *ring.Port, dispatch func(*ring.Delivery), b []byte, hop int, wait b
 	}
 	return p.SendWith(b, hop, deadline, dispatch)
 }
+
+func trailingZeros(w uint64) int { return bits.TrailingZeros64(w) }

@@ -30,8 +30,9 @@ Processes then join it with ipn send, ipn recv, or the Go API.
 Who may join follows the file's permission bits (--mode, less the umask): read
 permission to receive, write permission to send.
 
-Only the hub policy exists yet: every message goes to every other node. The
-switch and l3 policies are planned.`,
+With the hub policy every message goes to every other node; with the switch
+policy frames go where their Ethernet destination is, as on a VDE switch,
+with VLANs. The l3 policy is planned.`,
 		Example: `  ipn create ./lan --lossless --mode 0660
   ipn create ./big --mtu 65536 --pool 64 --nodes 8`,
 		Args: onePath,
@@ -57,13 +58,13 @@ switch and l3 policies are planned.`,
 				return fmt.Errorf("create %s: the file exists (ipn destroy it first if it is a network)", path)
 			}
 			if errors.Is(err, syscall.EPROTONOSUPPORT) && p != ipn.Hub {
-				return fmt.Errorf("create %s: the %s policy is not available yet; only hub is", path, policy)
+				return fmt.Errorf("create %s: the %s policy is not available yet", path, policy)
 			}
 			return err
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&policy, "policy", "hub", "dispatch policy: hub (switch and l3 are not available yet)")
+	f.StringVar(&policy, "policy", "hub", "dispatch policy: hub or switch (l3 is not available yet)")
 	f.IntVar(&opts.MTU, "mtu", 0, fmt.Sprintf("largest message in bytes (default %d)", shm.DefaultMTU))
 	f.IntVar(&opts.NumNodes, "nodes", 0, fmt.Sprintf("number of ports, the most nodes connected at once (default %d)", shm.DefaultPorts))
 	f.IntVar(&opts.Pool, "pool", 0, fmt.Sprintf("messages the network holds in flight (default %d)", shm.DefaultPool))

@@ -1,0 +1,69 @@
+package ipn_test
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+
+	"ipn"
+)
+
+// TestSwitchNetwork runs the Ethernet switch policy through the public
+// API: broadcast reaches everyone, then learned unicast only its target.
+func TestSwitchNetwork(t *testing.T) {
+	path := netPath(t)
+	if err := ipn.Create(path, ipn.Switch, ipn.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer ipn.Destroy(path)
+	nodes := make([]*ipn.Node, 3)
+	for i := range nodes {
+		nodes[i] = ipn.NewNode(ipn.Any)
+		defer nodes[i].Close()
+		if err := nodes[i].Connect(path); err != nil {
+			t.Fatal(err)
+		}
+		nodes[i].SetNonblock(true)
+	}
+	macOf := func(i int) []byte { return []byte{2, 0, 0, 0, 0, byte(i)} }
+	frame := func(dst, src []byte) []byte {
+		return append(append(append([]byte{}, dst...), src...), 0x08, 0x00, 'h', 'i')
+	}
+	recv := func(i int) int {
+		buf := make([]byte, 1514)
+		k := 0
+		for {
+			if _, err := nodes[i].Recv(buf); errors.Is(err, syscall.EAGAIN) {
+				return k
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			k++
+		}
+	}
+	bcast := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	for i := range nodes { // everyone says hello: the switch learns them all
+		if err := nodes[i].Send(frame(bcast, macOf(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+	for i := range nodes {
+		if k := recv(i); k != 2 {
+			t.Errorf("node %d got %d broadcasts, want 2", i, k)
+		}
+	}
+	if err := nodes[0].Send(frame(macOf(2), macOf(0))); err != nil {
+		t.Fatal(err)
+	}
+	if k1, k2 := recv(1), recv(2); k1 != 0 || k2 != 1 {
+		t.Errorf("unicast to node 2: node 1 got %d, node 2 got %d; want 0 and 1", k1, k2)
+	}
+	if err := nodes[0].Send([]byte("short")); err != nil {
+		t.Fatal(err)
+	}
+	if k := recv(1) + recv(2); k != 0 {
+		t.Errorf("a frame shorter than an Ethernet header was delivered %d times", k)
+	}
+}
