@@ -101,6 +101,20 @@ func List() ([]NetInfo, error) {
 	return resp.Nets, nil
 }
 
+// StatPolicy returns the network's policy's description of its state (a
+// switch's VLANs and MAC table), if it gives one.
+func StatPolicy(path string) (string, error) {
+	req, err := pathReq(coordinator.OpStat, path)
+	if err != nil {
+		return "", err
+	}
+	resp, err := request(req)
+	if err != nil {
+		return "", fmt.Errorf("ipn: stat %s: %w", path, err)
+	}
+	return resp.PolicyInfo, nil
+}
+
 // Stat returns a network and its ports.
 func Stat(path string) (NetInfo, []PortInfo, error) {
 	req, err := pathReq(coordinator.OpStat, path)

@@ -600,6 +600,41 @@ func (n *Node) ChangeNumNodes(k int) error {
 	return nil
 }
 
+// SetPolicyOption sets an option of the network's policy for a port (a
+// switch port's VLANs, say: see package dispatch). The node must be bound.
+func (n *Node) SetPolicyOption(port int, name, value string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if n.ctl == nil {
+		return ErrNotConn
+	}
+	_, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpPolicy, Port: port, OptName: name, OptValue: value, OptSet: true})
+	if err != nil {
+		return fmt.Errorf("ipn: policy option %s of port %d: %w", name, port, err)
+	}
+	return nil
+}
+
+// PolicyOption reads an option of the network's policy for a port.
+func (n *Node) PolicyOption(port int, name string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return "", ErrClosed
+	}
+	if n.ctl == nil {
+		return "", ErrNotConn
+	}
+	resp, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpPolicy, Port: port, OptName: name})
+	if err != nil {
+		return "", fmt.Errorf("ipn: policy option %s of port %d: %w", name, port, err)
+	}
+	return resp.OptValue, nil
+}
+
 // Shutdown ends reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR),
 // as with shutdown(2); the network's counts of readers and writers change.
 func (n *Node) Shutdown(how int) error {

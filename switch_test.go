@@ -2,6 +2,7 @@ package ipn_test
 
 import (
 	"errors"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -65,5 +66,51 @@ func TestSwitchNetwork(t *testing.T) {
 	}
 	if k := recv(1) + recv(2); k != 0 {
 		t.Errorf("a frame shorter than an Ethernet header was delivered %d times", k)
+	}
+}
+
+// TestSwitchPortOptions configures VLANs through the coordinator: only a
+// bound node may, and frames then stay within their VLAN.
+func TestSwitchPortOptions(t *testing.T) {
+	path := netPath(t)
+	admin := ipn.NewNode(ipn.Switch)
+	defer admin.Close()
+	if err := admin.Bind(path); err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := ipn.NewNode(ipn.Any), ipn.NewNode(ipn.Any), ipn.NewNode(ipn.Any)
+	for _, n := range []*ipn.Node{a, b, c} {
+		defer n.Close()
+		if err := n.Connect(path); err != nil {
+			t.Fatal(err)
+		}
+		n.SetNonblock(true)
+	}
+	if err := a.SetPolicyOption(b.Port(), "access", "10"); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("a connected-only node set a policy option: %v, want EPERM", err)
+	}
+	if err := admin.SetPolicyOption(b.Port(), "access", "10"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.SetPolicyOption(b.Port(), "access", "5000"); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("VLAN 5000: %v, want EINVAL", err)
+	}
+	if v, err := admin.PolicyOption(b.Port(), "access"); err != nil || v != "access 10" {
+		t.Errorf("read back: %q, %v", v, err)
+	}
+	bcast := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 'v', '1'}
+	if err := a.Send(bcast); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	if _, err := b.Recv(buf); !errors.Is(err, syscall.EAGAIN) {
+		t.Errorf("a frame of VLAN 1 reached a port of VLAN 10: %v", err)
+	}
+	if _, err := c.Recv(buf); err != nil {
+		t.Errorf("a frame of VLAN 1 missed a port of VLAN 1: %v", err)
+	}
+	info, err := ipn.StatPolicy(path)
+	if err != nil || !strings.Contains(info, "access 10") || !strings.Contains(info, "MAC table (1)") {
+		t.Errorf("stat of the switch:\n%s\n%v", info, err)
 	}
 }

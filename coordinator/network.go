@@ -318,6 +318,39 @@ func (m *node) resize(req *Request) (*Response, error) {
 	return &Response{Net: &info}, nil
 }
 
+// policyOption sets (bound nodes only: IPN's setsockopt of a managing
+// socket) or reads an option of the network's policy for a port.
+func (m *node) policyOption(req *Request) (*Response, error) {
+	n := m.net
+	if n == nil {
+		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
+	}
+	if req.OptSet && !m.bound {
+		return nil, fmt.Errorf("only a bound node may set policy options: %w", syscall.EPERM)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	o, ok := n.pol.(dispatch.Optioner)
+	if !ok {
+		return nil, fmt.Errorf("policy %s has no options: %w", n.pol.Name(), syscall.ENOPROTOOPT)
+	}
+	if req.Port < 0 || req.Port >= n.users {
+		return nil, fmt.Errorf("port %d out of range 0..%d: %w", req.Port, n.users-1, syscall.EINVAL)
+	}
+	if req.OptSet {
+		if err := o.SetOption(n.dnet, req.Port, req.OptName, []byte(req.OptValue)); err != nil {
+			return nil, err
+		}
+		n.srv.log.Info("policy option", "path", n.path, "port", req.Port, "name", req.OptName, "value", req.OptValue)
+		return &Response{}, nil
+	}
+	v, err := o.Option(n.dnet, req.Port, req.OptName)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{OptValue: string(v)}, nil
+}
+
 func (m *node) options() (*Response, error) {
 	n := m.net
 	if n == nil {
@@ -504,6 +537,9 @@ func (s *Server) stat(req *Request) (*Response, error) {
 	defer n.mu.Unlock()
 	info := n.info()
 	resp := &Response{Net: &info, Ports: []PortInfo{}}
+	if d, ok := n.pol.(dispatch.Describer); ok {
+		resp.PolicyInfo = d.Describe(n.dnet)
+	}
 	for p, o := range n.ports {
 		if o == nil {
 			continue

@@ -41,6 +41,7 @@ const (
 	OpDestroy = "destroy" // end a network kept by ipn create
 	OpOptions = "options" // read a bound node's network options
 	OpResize  = "resize"  // change the number of ports
+	OpPolicy  = "policy"  // set or read a policy option of a port
 )
 
 // NetOptions are a network's options (IPN_SO_FLAGS, _NUMNODES, _MTU,
@@ -73,6 +74,10 @@ type Request struct {
 	Roles uint32 `json:"roles,omitempty"`
 	// Resize: the new number of ports.
 	NumNodes int `json:"numnodes,omitempty"`
+	// Policy: an option of the network's policy, for port Port.
+	OptName  string `json:"opt_name,omitempty"`
+	OptValue string `json:"opt_value,omitempty"`
+	OptSet   bool   `json:"opt_set,omitempty"`
 }
 
 // AnyPort lets the policy choose the port (IPN_PORTNO_ANY).
@@ -88,6 +93,10 @@ type Response struct {
 	Nets   []NetInfo  `json:"nets,omitempty"`
 	Ports  []PortInfo `json:"ports,omitempty"`
 	NumFDs int        `json:"numfds,omitempty"`
+	// OptValue answers a policy option read.
+	OptValue string `json:"opt_value,omitempty"`
+	// PolicyInfo is the policy's own description of its state (stat).
+	PolicyInfo string `json:"policy_info,omitempty"`
 }
 
 // NetInfo describes a network.

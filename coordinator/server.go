@@ -248,6 +248,8 @@ func (m *node) handle(req *Request) (*Response, []int) {
 		resp, err = m.options()
 	case OpResize:
 		resp, err = m.resize(req)
+	case OpPolicy:
+		resp, err = m.policyOption(req)
 	default:
 		err = fmt.Errorf("%w: unknown op %q", ErrProtocol, req.Op)
 	}

@@ -77,6 +77,10 @@ type (
 	}
 )
 
+// Describer is implemented by policies with state worth showing (ipn stat):
+// a few lines of text.
+type Describer interface{ Describe(n Net) string }
+
 // AreaSizer is implemented by policies that keep shared state: the bytes
 // of policy area a network needs.
 type AreaSizer interface{ AreaSize(ports int) int }

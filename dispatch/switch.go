@@ -3,6 +3,8 @@ package dispatch
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -376,4 +378,121 @@ func retag(b, f []byte, tagged bool, vlan int) []byte {
 	b = binary.BigEndian.AppendUint16(b, tpid8021Q)
 	b = binary.BigEndian.AppendUint16(b, uint16(vlan))
 	return append(b, f[12:]...)
+}
+
+// Option names of the switch, for SetOption (values are text):
+//
+//	access  VLAN            the port becomes an access port of VLAN
+//	trunk   native:v1,v2,…  the port becomes a trunk carrying v1, v2… tagged
+//	                        and native (0: none) untagged
+//	mirror  on | off        the port gets a copy of everything forwarded
+//	aging   seconds         how long learned addresses are trusted (any port)
+const (
+	OptAccess = "access"
+	OptTrunk  = "trunk"
+	OptMirror = "mirror"
+	OptAging  = "aging"
+)
+
+// SetOption implements Optioner.
+func (*EthSwitch) SetOption(n Net, port int, name string, value []byte) error {
+	v := strings.TrimSpace(string(value))
+	switch name {
+	case OptAccess:
+		vlan, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("dispatch: access VLAN %q: %w", v, syscall.EINVAL)
+		}
+		return SetAccess(n, port, vlan)
+	case OptTrunk:
+		nat, list, _ := strings.Cut(v, ":")
+		native, err := strconv.Atoi(nat)
+		if err != nil {
+			return fmt.Errorf("dispatch: trunk %q: want native:v1,v2,…: %w", v, syscall.EINVAL)
+		}
+		var allowed []int
+		for _, f := range strings.Split(list, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			a, err := strconv.Atoi(f)
+			if err != nil {
+				return fmt.Errorf("dispatch: trunk VLAN %q: %w", f, syscall.EINVAL)
+			}
+			allowed = append(allowed, a)
+		}
+		return SetTrunk(n, port, native, allowed)
+	case OptMirror:
+		switch v {
+		case "on", "1", "true":
+			return SetMirror(n, port, true)
+		case "off", "0", "false":
+			return SetMirror(n, port, false)
+		}
+		return fmt.Errorf("dispatch: mirror %q: want on or off: %w", v, syscall.EINVAL)
+	case OptAging:
+		sec, err := strconv.Atoi(v)
+		if err != nil || sec < 1 {
+			return fmt.Errorf("dispatch: aging %q: want seconds: %w", v, syscall.EINVAL)
+		}
+		return SetAging(n, time.Duration(sec)*time.Second)
+	}
+	return fmt.Errorf("dispatch: switch has no option %q: %w", name, syscall.ENOPROTOOPT)
+}
+
+// Option implements Optioner: the port's settings as SetOption takes them.
+func (*EthSwitch) Option(n Net, port int, name string) ([]byte, error) {
+	s, err := area(n)
+	if err != nil {
+		return nil, err
+	}
+	if port < 0 || port >= 64 {
+		return nil, fmt.Errorf("dispatch: port %d: %w", port, syscall.EINVAL)
+	}
+	mode, vlan, mirror := portMode(s.portWord(port).Load())
+	switch name {
+	case OptAccess, OptTrunk:
+		if mode == ModeAccess {
+			return []byte("access " + strconv.Itoa(vlan)), nil
+		}
+		var vs []string
+		for v := 1; v <= maxVLAN; v++ {
+			if s.allowed(port, v) {
+				vs = append(vs, strconv.Itoa(v))
+			}
+		}
+		return []byte(fmt.Sprintf("trunk %d:%s", vlan, strings.Join(vs, ","))), nil
+	case OptMirror:
+		if mirror {
+			return []byte("on"), nil
+		}
+		return []byte("off"), nil
+	case OptAging:
+		return []byte(strconv.Itoa(int(s.aging() / time.Second))), nil
+	}
+	return nil, fmt.Errorf("dispatch: switch has no option %q: %w", name, syscall.ENOPROTOOPT)
+}
+
+// Describe implements Describer: the ports' VLAN settings and the MAC table.
+func (sw *EthSwitch) Describe(n Net) string {
+	var b strings.Builder
+	for p := 0; p < n.Ports(); p++ {
+		set, _ := sw.Option(n, p, OptTrunk)
+		mir, _ := sw.Option(n, p, OptMirror)
+		fmt.Fprintf(&b, "port %d: %s", p, set)
+		if string(mir) == "on" {
+			b.WriteString(", mirror")
+		}
+		b.WriteByte('\n')
+	}
+	macs, _ := sw.MACTable(n)
+	fmt.Fprintf(&b, "MAC table (%d):\n", len(macs))
+	for _, m := range macs {
+		fmt.Fprintf(&b, "  vlan %d %02x:%02x:%02x:%02x:%02x:%02x port %d age %v\n",
+			m.VLAN, m.MAC[0], m.MAC[1], m.MAC[2], m.MAC[3], m.MAC[4], m.MAC[5], m.Port, m.Age)
+	}
+	if st, err := Stats(n); err == nil {
+		fmt.Fprintf(&b, "dropped: %d runts, %d by VLAN rules\n", st.Runts, st.VLANDrops)
+	}
+	return b.String()
 }

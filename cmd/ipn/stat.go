@@ -16,8 +16,9 @@ import (
 
 // statOutput is what ipn stat --json prints.
 type statOutput struct {
-	Net   ipn.NetInfo    `json:"net"`
-	Ports []ipn.PortInfo `json:"ports"`
+	Net    ipn.NetInfo    `json:"net"`
+	Ports  []ipn.PortInfo `json:"ports"`
+	Policy string         `json:"policy,omitempty"` // the policy's own state: a switch's VLANs and MAC table
 }
 
 func statCmd() *cobra.Command {
@@ -44,10 +45,17 @@ queued.`,
 			if ports == nil {
 				ports = []ipn.PortInfo{}
 			}
+			pol, _ := ipn.StatPolicy(args[0])
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), statOutput{info, ports})
+				return writeJSON(cmd.OutOrStdout(), statOutput{info, ports, pol})
 			}
-			return printStat(cmd.OutOrStdout(), info, ports)
+			if err := printStat(cmd.OutOrStdout(), info, ports); err != nil {
+				return err
+			}
+			if pol != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "\n%s", pol)
+			}
+			return nil
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

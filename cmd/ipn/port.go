@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"ipn"
+	"ipn/dispatch"
+)
+
+func portCmd() *cobra.Command {
+	var access int
+	var trunk, mirror string
+	cmd := &cobra.Command{
+		Use:   "port PATH PORT",
+		Short: "Show or set a switch port's VLANs and mirroring",
+		Long: `port shows a port's settings on a switch network, or changes them:
+
+  --access VLAN           untagged frames of one VLAN (every port starts as an
+                          access port of VLAN 1)
+  --trunk NATIVE:V1,V2    802.1Q tagged frames of V1, V2…, and untagged ones of
+                          NATIVE (0: none)
+  --mirror on|off         a copy of every frame the switch forwards
+
+Changing settings needs execute permission on the network, as binding it
+does. ipn stat shows every port's settings and the learned addresses.`,
+		Example: `  ipn port ./lan 3 --trunk 0:10,20
+  ipn port ./lan 1 --access 10
+  ipn port ./lan 4 --mirror on`,
+		Args: cobra.ExactArgs(2),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			var port int
+			if _, err := fmt.Sscan(args[1], &port); err != nil {
+				return fmt.Errorf("port %q: want a number", args[1])
+			}
+			n := ipn.NewNode(ipn.Any)
+			defer n.Close()
+			if err := n.Bind(args[0]); err != nil {
+				return netPathError(args[0], err)
+			}
+			set := map[string]string{}
+			if cmd.Flags().Changed("access") {
+				set[dispatch.OptAccess] = fmt.Sprint(access)
+			}
+			if trunk != "" {
+				set[dispatch.OptTrunk] = trunk
+			}
+			if mirror != "" {
+				set[dispatch.OptMirror] = mirror
+			}
+			for _, name := range []string{dispatch.OptAccess, dispatch.OptTrunk, dispatch.OptMirror} {
+				if v, ok := set[name]; ok {
+					if err := n.SetPolicyOption(port, name, v); err != nil {
+						return err
+					}
+				}
+			}
+			vlans, err := n.PolicyOption(port, dispatch.OptTrunk)
+			if err != nil {
+				return err
+			}
+			mir, err := n.PolicyOption(port, dispatch.OptMirror)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "port %d: %s, mirror %s\n", port, vlans, mir)
+			return nil
+		}),
+	}
+	cmd.Flags().IntVar(&access, "access", 0, "make it an access port of this VLAN")
+	cmd.Flags().StringVar(&trunk, "trunk", "", "make it a trunk: NATIVE:V1,V2,…")
+	cmd.Flags().StringVar(&mirror, "mirror", "", "on or off")
+	return cmd
+}
