@@ -83,7 +83,7 @@ func newNet(t *testing.T, ports int, lossless bool) (*ringtest.Net, dispatch.Net
 func recvAll(t *testing.T, p *ring.Port) []string {
 	t.Helper()
 	var got []string
-	buf := make([]byte, 64)
+	buf := make([]byte, 2048)
 	for {
 		k, _, err := p.TryRecv(buf)
 		if errors.Is(err, ring.ErrAgain) {
