@@ -29,7 +29,7 @@ const (
 	Any    Policy = 0
 	Hub    Policy = 1
 	Switch Policy = 2 // Ethernet switch with VLANs
-	L3     Policy = 3 // layer-3 switch: not available yet
+	L3     Policy = 3 // layer-3 switch, for IP packets
 )
 
 // MaxDescr is the longest node description (IPN_DESCRLEN).

@@ -264,7 +264,6 @@ func TestErrors(t *testing.T) {
 		{[]string{"stat", file}, file + " is not a live ipn network"},
 		{[]string{"send", file}, file + " is not a live ipn network"},
 		{[]string{"destroy", file}, file + " is not a live ipn network"},
-		{[]string{"create", filepath.Join(dir, "l3"), "--policy", "l3"}, "the l3 policy is not available yet"},
 		{[]string{"create", filepath.Join(dir, "x"), "--policy", "bus"}, `--policy "bus": want one of hub, switch, l3`},
 		{[]string{"create", filepath.Join(dir, "x"), "--mode", "999"}, `--mode "999": want octal permission bits`},
 		{[]string{"create", file}, "the file exists"},

@@ -32,7 +32,8 @@ permission to receive, write permission to send.
 
 With the hub policy every message goes to every other node; with the switch
 policy frames go where their Ethernet destination is, as on a VDE switch,
-with VLANs. The l3 policy is planned.`,
+with VLANs; with l3, IP packets (TUN nodes) go where their destination
+address was learned or set (ipn port PATH PORT --addr).`,
 		Example: `  ipn create ./lan --lossless --mode 0660
   ipn create ./big --mtu 65536 --pool 64 --nodes 8`,
 		Args: onePath,
@@ -64,7 +65,7 @@ with VLANs. The l3 policy is planned.`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&policy, "policy", "hub", "dispatch policy: hub or switch (l3 is not available yet)")
+	f.StringVar(&policy, "policy", "hub", "dispatch policy: hub, switch or l3")
 	f.IntVar(&opts.MTU, "mtu", 0, fmt.Sprintf("largest message in bytes (default %d)", shm.DefaultMTU))
 	f.IntVar(&opts.NumNodes, "nodes", 0, fmt.Sprintf("number of ports, the most nodes connected at once (default %d)", shm.DefaultPorts))
 	f.IntVar(&opts.Pool, "pool", 0, fmt.Sprintf("messages the network holds in flight (default %d)", shm.DefaultPool))

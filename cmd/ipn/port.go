@@ -11,17 +11,22 @@ import (
 
 func portCmd() *cobra.Command {
 	var access int
-	var trunk, mirror string
+	var trunk, mirror, addr string
 	cmd := &cobra.Command{
 		Use:   "port PATH PORT",
-		Short: "Show or set a switch port's VLANs and mirroring",
-		Long: `port shows a port's settings on a switch network, or changes them:
+		Short: "Show or set a port's VLANs and mirroring (switch) or addresses (l3)",
+		Long: `port shows a port's settings on a switch or l3 network, or changes them.
+On a switch:
 
   --access VLAN           untagged frames of one VLAN (every port starts as an
                           access port of VLAN 1)
   --trunk NATIVE:V1,V2    802.1Q tagged frames of V1, V2…, and untagged ones of
                           NATIVE (0: none)
   --mirror on|off         a copy of every frame the switch forwards
+
+On an l3 network:
+
+  --addr A1,A2            IPv4 or IPv6 addresses the port owns
 
 Changing settings needs execute permission on the network, as binding it
 does. ipn stat shows every port's settings and the learned addresses.`,
@@ -38,6 +43,15 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 			defer n.Close()
 			if err := n.Bind(args[0]); err != nil {
 				return netPathError(args[0], err)
+			}
+			if addr != "" {
+				if err := n.SetPolicyOption(port, dispatch.OptAddr, addr); err != nil {
+					return err
+				}
+			}
+			if has, err := n.PolicyOption(port, dispatch.OptAddr); err == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "port %d: addresses %s\n", port, has)
+				return nil
 			}
 			set := map[string]string{}
 			if cmd.Flags().Changed("access") {
@@ -71,5 +85,6 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 	cmd.Flags().IntVar(&access, "access", 0, "make it an access port of this VLAN")
 	cmd.Flags().StringVar(&trunk, "trunk", "", "make it a trunk: NATIVE:V1,V2,…")
 	cmd.Flags().StringVar(&mirror, "mirror", "", "on or off")
+	cmd.Flags().StringVar(&addr, "addr", "", "l3: addresses the port owns, A1,A2,…")
 	return cmd
 }
