@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ipn"
+	_ "ipn/dispatch/topics" // policy 16, a worked example of a policy of one's own
 )
 
 func main() {

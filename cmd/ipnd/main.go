@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"ipn/coordinator"
+	_ "ipn/dispatch/topics" // policy 16, a worked example of a policy of one's own
 )
 
 func main() {
