@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ipn"
+	"ipn/dispatch/topics"
 )
 
 // The subcommands that manage networks and move data through them. Each is
@@ -47,6 +48,7 @@ var policies = []struct {
 	{"hub", ipn.Hub},
 	{"switch", ipn.Switch},
 	{"l3", ipn.L3},
+	{"topics", topics.Number},
 }
 
 func parsePolicy(s string) (ipn.Policy, error) {

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"ipn"
 	"ipn/dispatch"
+	"ipn/dispatch/topics"
 )
 
 func portCmd() *cobra.Command {
 	var access int
 	var trunk, mirror, addr string
+	var sets []string
 	cmd := &cobra.Command{
 		Use:   "port PATH PORT",
 		Short: "Show or set a port's VLANs and mirroring (switch) or addresses (l3)",
@@ -28,6 +33,10 @@ On an l3 network:
 
   --addr A1,A2            IPv4 or IPv6 addresses the port owns
 
+Any policy's options, such as the topics policy's subscriptions:
+
+  --set NAME=VALUE        e.g. --set subscribe=video/,meta/
+
 Changing settings needs execute permission on the network, as binding it
 does. ipn stat shows every port's settings and the learned addresses.`,
 		Example: `  ipn port ./lan 3 --trunk 0:10,20
@@ -43,6 +52,15 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 			defer n.Close()
 			if err := n.Bind(args[0]); err != nil {
 				return netPathError(args[0], err)
+			}
+			for _, kv := range sets {
+				name, value, ok := strings.Cut(kv, "=")
+				if !ok {
+					return fmt.Errorf("--set %q: want NAME=VALUE", kv)
+				}
+				if err := n.SetPolicyOption(port, name, value); err != nil {
+					return err
+				}
 			}
 			if addr != "" {
 				if err := n.SetPolicyOption(port, dispatch.OptAddr, addr); err != nil {
@@ -71,6 +89,14 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 				}
 			}
 			vlans, err := n.PolicyOption(port, dispatch.OptTrunk)
+			if errors.Is(err, syscall.ENOPROTOOPT) { // not a switch
+				if subs, err := n.PolicyOption(port, topics.OptSubscribe); err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "port %d: subscribed to %q\n", port, subs)
+					return nil
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "port %d: set\n", port)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -86,5 +112,6 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 	cmd.Flags().StringVar(&trunk, "trunk", "", "make it a trunk: NATIVE:V1,V2,…")
 	cmd.Flags().StringVar(&mirror, "mirror", "", "on or off")
 	cmd.Flags().StringVar(&addr, "addr", "", "l3: addresses the port owns, A1,A2,…")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "any policy option, NAME=VALUE (repeatable)")
 	return cmd
 }
