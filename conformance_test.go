@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,6 +156,28 @@ func confMember(path string) error {
 			how := map[string]int{"rd": syscall.SHUT_RD, "wr": syscall.SHUT_WR, "rdwr": syscall.SHUT_RDWR}[f[1]]
 			err = n.Shutdown(how)
 			reply = fmt.Sprintf("r=%v w=%v", n.CanRead(), n.CanWrite())
+		case "eth": // eth DST SRC TEXT: an Ethernet frame between hosts DST and SRC (ff: broadcast)
+			dst, _ := strconv.ParseUint(f[1], 16, 8)
+			src, _ := strconv.ParseUint(f[2], 16, 8)
+			err = n.Send(ethFrame(byte(dst), byte(src), f[3]))
+		case "ip4": // ip4 SRC DST TEXT: an IPv4 packet
+			err = n.Send(ip4Packet(f[1], f[2], f[3]))
+		case "texts": // what is pending, as the text after the frame's or packet's header
+			n.SetNonblock(true)
+			buf := make([]byte, 70000)
+			var got []string
+			for {
+				k, e := n.Recv(buf)
+				if e != nil {
+					if !errors.Is(e, ipn.ErrAgain) {
+						err = e
+					}
+					break
+				}
+				got = append(got, textOf(buf[:k]))
+			}
+			n.SetNonblock(false)
+			reply = strings.Join(got, " ")
 		case "close":
 			err = n.Close()
 		case "quit":
@@ -169,6 +192,38 @@ func confMember(path string) error {
 		}
 	}
 	return sc.Err()
+}
+
+// ethFrame is an Ethernet frame from host src to host dst (02:00:00:00:00:xx;
+// ff is broadcast) carrying text.
+func ethFrame(dst, src byte, text string) []byte {
+	f := []byte{2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src, 0x88, 0xb5}
+	if dst == 0xff {
+		copy(f, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	}
+	return append(f, text...)
+}
+
+// ip4Packet is an IPv4 packet from src to dst carrying text.
+func ip4Packet(src, dst, text string) []byte {
+	s, d := netip.MustParseAddr(src).As4(), netip.MustParseAddr(dst).As4()
+	p := make([]byte, 20, 20+len(text))
+	p[0] = 0x45
+	binary.BigEndian.PutUint16(p[2:], uint16(20+len(text)))
+	copy(p[12:], s[:])
+	copy(p[16:], d[:])
+	return append(p, text...)
+}
+
+// textOf is what follows a frame's or packet's header.
+func textOf(m []byte) string {
+	switch {
+	case len(m) >= 20 && m[0] == 0x45:
+		return string(m[20:])
+	case len(m) >= 14:
+		return string(m[14:])
+	}
+	return "-"
 }
 
 // errName names err by its errno, such as EAGAIN, for a reply line.
