@@ -23,6 +23,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	m.writeSettings(&b)
 	m.writeFanout(&b)
 	m.writePing(&b)
+	writePolicies(&b, m.Policies)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

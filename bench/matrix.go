@@ -185,6 +185,8 @@ type Matrix struct {
 	// bare metal or where the kernel does not say).
 	Wall  time.Duration `json:"wall_ns"`
 	Steal float64       `json:"steal"`
+	// Policies is the cost of each dispatch policy per message.
+	Policies []PolicyCost `json:"policies,omitempty"`
 }
 
 // MatrixSettings records how a Matrix was run.
@@ -320,6 +322,13 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Matrix, error) {
 		if err := m.pingRound(ctx, o, r); err != nil {
 			return nil, err
 		}
+	}
+	if !o.Quick {
+		costs, err := MeasurePolicies(o.Rounds)
+		if err != nil {
+			return nil, err
+		}
+		m.Policies = costs
 	}
 	m.Wall = time.Since(t0)
 	if steal1, err := readCPUStat(); err == nil && stealErr == nil {
