@@ -11,6 +11,9 @@ func TestMain(m *testing.M) {
 	if IsChild() {
 		os.Exit(RunChild())
 	}
+	if IsPairChild() {
+		os.Exit(RunPairChild())
+	}
 	// The coordinator of ipn-api runs for the whole test binary: start it
 	// before any test counts goroutines and files.
 	if _, err := coordinatorSocket(); err != nil {

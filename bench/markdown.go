@@ -24,6 +24,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	m.writeFanout(&b)
 	m.writePing(&b)
 	writePolicies(&b, m.Policies)
+	writePairs(&b, m.Pairs)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

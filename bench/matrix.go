@@ -187,6 +187,8 @@ type Matrix struct {
 	Steal float64       `json:"steal"`
 	// Policies is the cost of each dispatch policy per message.
 	Policies []PolicyCost `json:"policies,omitempty"`
+	// Pairs is unicast between process pairs on one network.
+	Pairs *PairsTable `json:"pairs,omitempty"`
 }
 
 // MatrixSettings records how a Matrix was run.
@@ -329,6 +331,9 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Matrix, error) {
 			return nil, err
 		}
 		m.Policies = costs
+		if m.Pairs, err = MeasurePairs(o.Rounds, 4, 20000); err != nil {
+			return nil, err
+		}
 	}
 	m.Wall = time.Since(t0)
 	if steal1, err := readCPUStat(); err == nil && stealErr == nil {

@@ -209,3 +209,35 @@ func BenchmarkSwitchDispatch(b *testing.B) {
 		})
 	}
 }
+
+// TestSwitchJumbo carries 64 KiB frames end to end, tagged on the trunk
+// and untagged at the access port.
+func TestSwitchJumbo(t *testing.T) {
+	r := &switchRig{t: t, clock: 1000}
+	r.sw = dispatch.NewSwitch(func() int64 { return r.clock })
+	g := shm.Derive(shm.Options{MTU: 64 << 10, Ports: 3, Pool: 4, Policy: r.sw.AreaSize(3)})
+	r.n = ringtest.NewNet(t, g)
+	r.dn = dispatch.NetOf(r.n.N, func() int { return 3 })
+	r.fn = dispatch.Func(r.sw, r.dn)
+	for p := 0; p < 3; p++ {
+		r.ports = append(r.ports, r.n.Open(p, rw))
+	}
+	if err := dispatch.SetTrunk(r.dn, 2, 0, []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<10-4-18)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	f := frame(bcast, mac(1), 0, string(big))
+	r.send(0, f)
+	buf := make([]byte, 64<<10)
+	k, _, err := r.ports[1].TryRecv(buf)
+	if err != nil || string(buf[:k]) != string(f) {
+		t.Fatalf("access port: %d bytes, %v; want the %d-byte frame intact", k, err, len(f))
+	}
+	k, _, err = r.ports[2].TryRecv(buf)
+	if want := frame(bcast, mac(1), 1, string(big)); err != nil || string(buf[:k]) != string(want) {
+		t.Fatalf("trunk: %d bytes, %v; want the %d-byte frame tagged", k, err, len(want))
+	}
+}
