@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"sort"
@@ -198,21 +197,7 @@ func Send(p *ring.Port, dispatch func(*ring.Delivery), b []byte, hop int, wait b
 		p.Network().CountHopDrop(p.ID())
 		return 0, nil
 	}
-	if !wait {
-		if len(b) > p.MTU() {
-			return 0, ring.ErrMsgSize
-		}
-		tx, err := p.TryAlloc()
-		if errors.Is(err, ring.ErrAgain) && !p.Network().Geometry().Lossless() {
-			return 0, nil // lossy: dropped, and counted
-		}
-		if err != nil {
-			return 0, err
-		}
-		k := copy(tx.Buf, b)
-		return p.SubmitWith(tx, k, hop, dispatch)
-	}
-	return p.SendWith(b, hop, deadline, dispatch)
+	return p.SendWith(b, hop, wait, deadline, dispatch)
 }
 
 func trailingZeros(w uint64) int { return bits.TrailingZeros64(w) }

@@ -66,42 +66,26 @@ func (d *Delivery) Variant(to uint64, data []byte) error {
 // who receives what (a dispatch policy). It returns how many deliveries
 // were queued.
 func (p *Port) SubmitWith(t Tx, n, hop int, dispatch func(*Delivery)) (int, error) {
-	if n < 0 || n > p.n.g.MTU {
-		p.Abort(t)
-		return 0, ErrMsgSize
+	if err := p.beginSubmit(t, n); err != nil {
+		return 0, err
 	}
-	if p.n.writers.Load()&p.bit == 0 {
-		p.Abort(t)
-		return 0, ErrNotWriter
-	}
-	p.tx.held--
-	pv := p.pv
-	pv.txSeq.Add(1)
 	p.n.slots[t.slot].meta.Store(packMeta(n, p.id, hop, 0))
 	// The port's own Delivery, reused: one given to a function value
 	// would escape to the heap on every message.
 	d := &p.tx.delivery
 	*d = Delivery{p: p, slot: t.slot, n: n, hop: hop}
 	dispatch(d)
-	pv.sentB.Add(uint64(n))
-	p.n.release(t.slot, p.bit)
-	pv.txSeq.Add(1)
+	p.endSubmit(t, n)
 	return d.delivered, nil
 }
 
 // SendWith copies b into a slot and sends it with SubmitWith, waiting for a
-// slot as Send does.
-func (p *Port) SendWith(b []byte, hop int, deadline time.Time, dispatch func(*Delivery)) (int, error) {
-	if len(b) > p.n.g.MTU {
-		return 0, ErrMsgSize
-	}
-	s, err := p.allocWait(true, deadline)
-	if err != nil {
-		if err == ErrAgain && !p.n.g.Lossless() {
-			return 0, nil
-		}
+// slot as Send does when wait is set, failing with ErrAgain as TrySend does
+// otherwise.
+func (p *Port) SendWith(b []byte, hop int, wait bool, deadline time.Time, dispatch func(*Delivery)) (int, error) {
+	t, ok, err := p.fill(b, wait, deadline)
+	if !ok {
 		return 0, err
 	}
-	copy(p.n.slots[s].payload, b)
-	return p.SubmitWith(Tx{slot: s}, len(b), hop, dispatch)
+	return p.SubmitWith(t, len(b), hop, dispatch)
 }

@@ -220,24 +220,36 @@ func (p *Port) SubmitOOB(t Tx, n int, to uint64) (int, error) {
 }
 
 func (p *Port) submit(t Tx, n int, to uint64, hop int, flags uint64) (int, error) {
+	if err := p.beginSubmit(t, n); err != nil {
+		return 0, err
+	}
+	delivered := p.fanout(t.slot, n, to&p.n.Readers()&^p.bit, hop, flags)
+	p.endSubmit(t, n)
+	return delivered, nil
+}
+
+// beginSubmit checks a message and enters the send step, or gives its slot
+// back. The step sequence, odd inside (see Network.Synchronize), also
+// counts the messages sent: two steps each.
+func (p *Port) beginSubmit(t Tx, n int) error {
 	if n < 0 || n > p.n.g.MTU {
 		p.Abort(t)
-		return 0, ErrMsgSize
+		return ErrMsgSize
 	}
 	if p.n.writers.Load()&p.bit == 0 {
 		p.Abort(t)
-		return 0, ErrNotWriter
+		return ErrNotWriter
 	}
 	p.tx.held--
-	pv := p.pv
-	// Odd inside the step (see Network.Synchronize); the sequence also
-	// counts the messages sent, two steps each.
-	pv.txSeq.Add(1)
-	delivered := p.fanout(t.slot, n, to&p.n.Readers()&^p.bit, hop, flags)
-	pv.sentB.Add(uint64(n))
+	p.pv.txSeq.Add(1)
+	return nil
+}
+
+// endSubmit drops the sender's own reference and leaves the send step.
+func (p *Port) endSubmit(t Tx, n int) {
+	p.pv.sentB.Add(uint64(n))
 	p.n.release(t.slot, p.bit)
-	pv.txSeq.Add(1)
-	return delivered, nil
+	p.pv.txSeq.Add(1)
 }
 
 func (p *Port) fanout(s uint32, n int, to uint64, hop int, flags uint64) int {
@@ -280,18 +292,29 @@ func (p *Port) TrySend(b []byte, to uint64, hop int) (int, error) {
 }
 
 func (p *Port) send(b []byte, to uint64, hop int, wait bool, deadline time.Time) (int, error) {
+	t, ok, err := p.fill(b, wait, deadline)
+	if !ok {
+		return 0, err
+	}
+	return p.submit(t, len(b), to, hop, 0)
+}
+
+// fill takes a slot and copies b into it. ok is false when there is
+// nothing to submit: an error, or, in a lossy network with no slot free, a
+// drop already counted.
+func (p *Port) fill(b []byte, wait bool, deadline time.Time) (Tx, bool, error) {
 	if len(b) > p.n.g.MTU {
-		return 0, ErrMsgSize
+		return Tx{}, false, ErrMsgSize
 	}
 	s, err := p.allocWait(wait, deadline)
 	if err != nil {
 		if err == ErrAgain && !p.n.g.Lossless() {
-			return 0, nil // lossy: dropped, and counted by allocWait
+			return Tx{}, false, nil
 		}
-		return 0, err
+		return Tx{}, false, err
 	}
 	copy(p.n.slots[s].payload, b)
-	return p.submit(Tx{slot: s}, len(b), to, hop, 0)
+	return Tx{slot: s}, true, nil
 }
 
 // WriteFD returns the eventfd that becomes readable when a slot is freed
