@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// needNetAdmin skips a test that creates interfaces and namespaces, saying
+// why, unless it runs as root with ip and ping at hand.
+func needNetAdmin(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates TAP interfaces and network namespaces")
+	}
+	for _, tool := range []string{"ip", "ping"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (Debian's iproute2 and iputils-ping; .ci/run installs them)", tool)
+		}
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skipf("needs /dev/net/tun: %v", err)
+	}
+}
+
+func sh(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// TestTapPing joins two network namespaces through an ipn switch network,
+// each by a TAP node, and pings across. Traffic stays inside the
+// namespaces the test makes.
+func TestTapPing(t *testing.T) {
+	needNetAdmin(t)
+	path := newNet(t, "--policy", "switch", "--lossless", "--pool", "64")
+	tag := fmt.Sprintf("%d", os.Getpid()%10000)
+	for i := 0; i < 2; i++ {
+		ns, dev := fmt.Sprintf("ipnt%s-%d", tag, i), fmt.Sprintf("ipnt%s%c", tag, 'a'+i)
+		cmd := ipnCmd(t, "tap", path, "--name", dev)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		waitIface(t, dev, &out)
+		sh(t, "ip", "netns", "add", ns)
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+		sh(t, "ip", "link", "set", dev, "netns", ns)
+		sh(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("10.213.%d.%d/24", 0, i+1), "dev", dev)
+		sh(t, "ip", "-n", ns, "link", "set", dev, "up")
+		sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	}
+	out, err := exec.Command("ip", "netns", "exec", fmt.Sprintf("ipnt%s-0", tag),
+		"ping", "-c", "3", "-W", "5", "10.213.0.2").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), " 0% packet loss") {
+		t.Fatalf("ping across the switch: %v\n%s", err, out)
+	}
+	st := mustIPN(t, nil, "stat", path)
+	if !strings.Contains(st, "MAC table (2)") {
+		t.Errorf("the switch did not learn both hosts:\n%s", st)
+	}
+}
+
+func waitIface(t *testing.T, name string, out *strings.Builder) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := net.InterfaceByName(name); err == nil {
+			return
+		}
+	}
+	t.Fatalf("interface %s never appeared: %s", name, out.String())
+}
