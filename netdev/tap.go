@@ -16,10 +16,23 @@ type Device interface {
 	Close() error
 }
 
-// tap is a TAP interface.
+// tap is a TAP or TUN interface.
 type tap struct{ *water.Interface }
 
 var _ Device = tap{}
+
+// NewTUN creates a TUN interface (IP packets, no Ethernet header, for
+// layer-3 networks) named name, or ipntunN when name is empty.
+func NewTUN(name string) (Device, error) {
+	if name == "" {
+		name = freeName("ipntun")
+	}
+	ifc, err := water.New(water.Config{DeviceType: water.TUN, PlatformSpecificParams: water.PlatformSpecificParams{Name: name}})
+	if err != nil {
+		return nil, fmt.Errorf("netdev: tun %s: %w", name, err)
+	}
+	return tap{ifc}, nil
+}
 
 // NewTAP creates a TAP interface named name, or ipnN (the first free N)
 // when name is empty. The kernel checks CAP_NET_ADMIN.

@@ -23,7 +23,7 @@ recipient reads it in place.`,
 		SilenceUsage:  true,
 		SilenceErrors: true, // main prints them
 	}
-	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd())
+	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd())
 	root.AddCommand(netCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ipn:", err)

@@ -12,24 +12,40 @@ import (
 	"ipn/netdev"
 )
 
-func tapCmd() *cobra.Command {
+func tapCmd() *cobra.Command { return ifaceCmd("tap") }
+
+func tunCmd() *cobra.Command { return ifaceCmd("tun") }
+
+// ifaceCmd is ipn tap or ipn tun.
+func ifaceCmd(kind string) *cobra.Command {
 	var name string
-	cmd := &cobra.Command{
-		Use:   "tap PATH",
-		Short: "Join a network as a new TAP interface of the host",
-		Long: `tap creates a virtual Ethernet interface (named --name, or ipnN) and joins the
+	short, long := "Join a network as a new TAP interface of the host", `tap creates a virtual Ethernet interface (named --name, or ipnN) and joins the
 network at PATH with it: frames the host sends on the interface enter the
 network, frames the network delivers reach the host. Virtual machines and
 network namespaces plug into ipn this way. It runs until interrupted, and
-the interface goes with it. Creating an interface needs CAP_NET_ADMIN.`,
-		Example: `  ipn create ./lan --policy switch
+the interface goes with it. Creating an interface needs CAP_NET_ADMIN.`
+	example := `  ipn create ./lan --policy switch
   ipn tap ./lan --name ipn0 &
-  ip link set ipn0 up`,
-		Args: onePath,
+  ip link set ipn0 up`
+	if kind == "tun" {
+		short, long = "Join a layer-3 network as a new TUN interface of the host", `tun creates a virtual IP interface (named --name, or ipntunN), without
+Ethernet headers, and joins the network at PATH with it, for l3 networks:
+packets the host sends on it enter the network, packets the network
+delivers reach the host. It runs until interrupted. Creating an interface
+needs CAP_NET_ADMIN.`
+		example = `  ipn create ./net --policy l3
+  ipn tun ./net --name ipntun0 &`
+	}
+	cmd := &cobra.Command{
+		Use:     kind + " PATH",
+		Short:   short,
+		Long:    long,
+		Example: example,
+		Args:    onePath,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			n := ipn.NewNode(ipn.Any)
 			defer n.Close()
-			n.SetDescr("tap " + name)
+			n.SetDescr(kind + " " + name)
 			if err := n.Connect(args[0]); err != nil {
 				return netPathError(args[0], err)
 			}
@@ -37,11 +53,15 @@ the interface goes with it. Creating an interface needs CAP_NET_ADMIN.`,
 			if err != nil {
 				return err
 			}
-			dev, err := netdev.NewTAP(name)
+			newDev := netdev.NewTAP
+			if kind == "tun" {
+				newDev = netdev.NewTUN
+			}
+			dev, err := newDev(name)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "tap %s on %s, port %d\n", dev.Name(), args[0], n.Port())
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d\n", kind, dev.Name(), args[0], n.Port())
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return netdev.Pump(ctx, dev, n, o.MTU)

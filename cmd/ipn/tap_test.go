@@ -40,10 +40,33 @@ func sh(t *testing.T, args ...string) {
 func TestTapPing(t *testing.T) {
 	needNetAdmin(t)
 	path := newNet(t, "--policy", "switch", "--lossless", "--pool", "64")
-	tag := fmt.Sprintf("%d", os.Getpid()%10000)
+	pingAcross(t, path, "tap", 213)
+	st := mustIPN(t, nil, "stat", path)
+	if !strings.Contains(st, "MAC table (2)") {
+		t.Errorf("the switch did not learn both hosts:\n%s", st)
+	}
+}
+
+// TestTunPing does the same with TUN nodes on a layer-3 network.
+func TestTunPing(t *testing.T) {
+	needNetAdmin(t)
+	path := newNet(t, "--policy", "l3", "--lossless", "--pool", "64")
+	pingAcross(t, path, "tun", 214)
+	st := mustIPN(t, nil, "stat", path)
+	if !strings.Contains(st, "10.214.0.1 port") || !strings.Contains(st, "10.214.0.2 port") {
+		t.Errorf("the l3 switch did not learn both hosts:\n%s", st)
+	}
+}
+
+// pingAcross puts two interface nodes of kind on the network at path, each
+// in a namespace of its own with an address in 10.<net>.0.0/24, and pings
+// from the first to the second.
+func pingAcross(t *testing.T, path, kind string, subnet int) {
+	t.Helper()
+	tag := fmt.Sprintf("%d%s", os.Getpid()%10000, kind[:2])
 	for i := 0; i < 2; i++ {
 		ns, dev := fmt.Sprintf("ipnt%s-%d", tag, i), fmt.Sprintf("ipnt%s%c", tag, 'a'+i)
-		cmd := ipnCmd(t, "tap", path, "--name", dev)
+		cmd := ipnCmd(t, kind, path, "--name", dev)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
@@ -54,18 +77,14 @@ func TestTapPing(t *testing.T) {
 		sh(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 		sh(t, "ip", "link", "set", dev, "netns", ns)
-		sh(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("10.213.%d.%d/24", 0, i+1), "dev", dev)
+		sh(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("10.%d.0.%d/24", subnet, i+1), "dev", dev)
 		sh(t, "ip", "-n", ns, "link", "set", dev, "up")
 		sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
 	}
 	out, err := exec.Command("ip", "netns", "exec", fmt.Sprintf("ipnt%s-0", tag),
-		"ping", "-c", "3", "-W", "5", "10.213.0.2").CombinedOutput()
+		"ping", "-c", "3", "-W", "5", fmt.Sprintf("10.%d.0.2", subnet)).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), " 0% packet loss") {
-		t.Fatalf("ping across the switch: %v\n%s", err, out)
-	}
-	st := mustIPN(t, nil, "stat", path)
-	if !strings.Contains(st, "MAC table (2)") {
-		t.Errorf("the switch did not learn both hosts:\n%s", st)
+		t.Fatalf("ping across the %s nodes: %v\n%s", kind, err, out)
 	}
 }
 
