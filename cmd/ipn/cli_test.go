@@ -355,3 +355,24 @@ func TestAutostart(t *testing.T) {
 		t.Errorf("coordinator log: %v, %q; want it listening", err, log)
 	}
 }
+
+// TestBenchQuick runs ipn bench's smoke matrix: every run's check must
+// pass, and the JSON must hold every cell.
+func TestBenchQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the benchmark smoke matrix")
+	}
+	out := mustIPN(t, nil, "bench", "--quick", "--json")
+	var m struct {
+		Fanout []struct {
+			Receivers int `json:"receivers"`
+			Payload   int `json:"payload"`
+		} `json:"fanout"`
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("ipn bench --json: %v\n%s", err, out)
+	}
+	if len(m.Fanout) != 9 {
+		t.Errorf("%d fan-out cells, want 9 (1, 2, 4 receivers × 3 payloads)", len(m.Fanout))
+	}
+}

@@ -13,6 +13,9 @@ import (
 )
 
 func main() {
+	if code, was := benchChild(); was { // a process ipn bench started
+		os.Exit(code)
+	}
 	ipn.DaemonCommand = daemonCommand
 	root := &cobra.Command{
 		Use:   "ipn",
@@ -23,7 +26,7 @@ recipient reads it in place.`,
 		SilenceUsage:  true,
 		SilenceErrors: true, // main prints them
 	}
-	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd())
+	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), benchCmd())
 	root.AddCommand(netCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ipn:", err)
