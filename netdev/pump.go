@@ -2,7 +2,9 @@ package netdev
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"syscall"
 )
 
 // Port is the node side of a pump: *ipn.Node is one.
@@ -48,6 +50,11 @@ func Pump(ctx context.Context, dev Device, node Port, mtu int) error {
 				return
 			}
 			if _, err := dev.Write(buf[:n]); err != nil {
+				// An interface whose link is down refuses frames (EIO):
+				// drop them, as a switch port that is down does.
+				if errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENETDOWN) {
+					continue
+				}
 				errs <- err
 				return
 			}

@@ -70,3 +70,38 @@ needs CAP_NET_ADMIN.`
 	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
 	return cmd
 }
+
+func grabCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "grab PATH IFNAME",
+		Short: "Join a network with a real interface of the host, as a bridge port",
+		Long: `grab takes over the interface IFNAME and joins the network at PATH with it, the
+way a Linux bridge takes a port: frames the interface receives enter the
+network, frames the network delivers to it leave through it. The interface
+is put in promiscuous mode while grabbed. It runs until interrupted.
+Grabbing needs CAP_NET_RAW.`,
+		Example: `  ipn create ./lan --policy switch
+  ipn grab ./lan eth1 &`,
+		Args: cobra.ExactArgs(2),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			n := ipn.NewNode(ipn.Any)
+			defer n.Close()
+			n.SetDescr("grab " + args[1])
+			if err := n.Connect(args[0]); err != nil {
+				return netPathError(args[0], err)
+			}
+			o, err := n.Options()
+			if err != nil {
+				return err
+			}
+			dev, err := netdev.Grab(args[1])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "grab %s on %s, port %d\n", dev.Name(), args[0], n.Port())
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return netdev.Pump(ctx, dev, n, o.MTU)
+		}),
+	}
+}

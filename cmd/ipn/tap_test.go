@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -67,13 +68,13 @@ func pingAcross(t *testing.T, path, kind string, subnet int) {
 	for i := 0; i < 2; i++ {
 		ns, dev := fmt.Sprintf("ipnt%s-%d", tag, i), fmt.Sprintf("ipnt%s%c", tag, 'a'+i)
 		cmd := ipnCmd(t, kind, path, "--name", dev)
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		waitIface(t, dev, &out)
+		waitIface(t, dev, out)
 		sh(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 		sh(t, "ip", "link", "set", dev, "netns", ns)
@@ -88,7 +89,25 @@ func pingAcross(t *testing.T, path, kind string, subnet int) {
 	}
 }
 
-func waitIface(t *testing.T, name string, out *strings.Builder) {
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func waitIface(t *testing.T, name string, out *lockedBuffer) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if _, err := net.InterfaceByName(name); err == nil {
@@ -96,4 +115,51 @@ func waitIface(t *testing.T, name string, out *strings.Builder) {
 		}
 	}
 	t.Fatalf("interface %s never appeared: %s", name, out.String())
+}
+
+// TestGrabPing grabs one end of a veth pair whose other end is in a
+// namespace, and pings from there to a TAP node in another namespace
+// through an ipn switch.
+func TestGrabPing(t *testing.T) {
+	needNetAdmin(t)
+	path := newNet(t, "--policy", "switch", "--lossless", "--pool", "64")
+	tag := fmt.Sprintf("%dgr", os.Getpid()%10000)
+	nsA, nsB := "ipnt"+tag+"-0", "ipnt"+tag+"-1"
+	vethHost, vethNS, tapDev := "ipnt"+tag+"h", "ipnt"+tag+"n", "ipnt"+tag+"t"
+	for _, ns := range []string{nsA, nsB} {
+		sh(t, "ip", "netns", "add", ns)
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	}
+	sh(t, "ip", "link", "add", vethHost, "type", "veth", "peer", "name", vethNS)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", vethHost).Run() })
+	sh(t, "ip", "link", "set", vethNS, "netns", nsA)
+	sh(t, "ip", "-n", nsA, "addr", "add", "10.215.0.1/24", "dev", vethNS)
+	sh(t, "ip", "-n", nsA, "link", "set", vethNS, "up")
+	sh(t, "ip", "link", "set", vethHost, "up")
+
+	start := func(args ...string) *lockedBuffer {
+		cmd := ipnCmd(t, args...)
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return out
+	}
+	gout := start("grab", path, vethHost)
+	tout := start("tap", path, "--name", tapDev)
+	waitIface(t, tapDev, tout)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(gout.String(), "grab "); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("grab never started: %s", gout.String())
+		}
+	}
+	sh(t, "ip", "link", "set", tapDev, "netns", nsB)
+	sh(t, "ip", "-n", nsB, "addr", "add", "10.215.0.2/24", "dev", tapDev)
+	sh(t, "ip", "-n", nsB, "link", "set", tapDev, "up")
+	out, err := exec.Command("ip", "netns", "exec", nsA, "ping", "-c", "3", "-W", "5", "10.215.0.2").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), " 0% packet loss") {
+		t.Fatalf("ping from behind the grabbed interface: %v\n%s\ngrab: %s", err, out, gout.String())
+	}
 }
