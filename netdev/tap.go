@@ -21,28 +21,21 @@ type tap struct{ *water.Interface }
 
 var _ Device = tap{}
 
-// NewTUN creates a TUN interface (IP packets, no Ethernet header, for
-// layer-3 networks) named name, or ipntunN when name is empty.
-func NewTUN(name string) (Device, error) {
-	if name == "" {
-		name = freeName("ipntun")
-	}
-	ifc, err := water.New(water.Config{DeviceType: water.TUN, PlatformSpecificParams: water.PlatformSpecificParams{Name: name}})
-	if err != nil {
-		return nil, fmt.Errorf("netdev: tun %s: %w", name, err)
-	}
-	return tap{ifc}, nil
-}
-
 // NewTAP creates a TAP interface named name, or ipnN (the first free N)
 // when name is empty. The kernel checks CAP_NET_ADMIN.
-func NewTAP(name string) (Device, error) {
+func NewTAP(name string) (Device, error) { return newWater(water.TAP, "tap", "ipn", name) }
+
+// NewTUN creates a TUN interface (IP packets, no Ethernet header, for
+// layer-3 networks) named name, or ipntunN when name is empty.
+func NewTUN(name string) (Device, error) { return newWater(water.TUN, "tun", "ipntun", name) }
+
+func newWater(kind water.DeviceType, what, prefix, name string) (Device, error) {
 	if name == "" {
-		name = freeName("ipn")
+		name = freeName(prefix)
 	}
-	ifc, err := water.New(water.Config{DeviceType: water.TAP, PlatformSpecificParams: water.PlatformSpecificParams{Name: name}})
+	ifc, err := water.New(water.Config{DeviceType: kind, PlatformSpecificParams: water.PlatformSpecificParams{Name: name}})
 	if err != nil {
-		return nil, fmt.Errorf("netdev: tap %s: %w", name, err)
+		return nil, fmt.Errorf("netdev: %s %s: %w", what, name, err)
 	}
 	return tap{ifc}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -43,28 +44,11 @@ needs CAP_NET_ADMIN.`
 		Example: example,
 		Args:    onePath,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			n := ipn.NewNode(ipn.Any)
-			defer n.Close()
-			n.SetDescr(kind + " " + name)
-			if err := n.Connect(args[0]); err != nil {
-				return netPathError(args[0], err)
-			}
-			o, err := n.Options()
-			if err != nil {
-				return err
-			}
-			newDev := netdev.NewTAP
+			open := netdev.NewTAP
 			if kind == "tun" {
-				newDev = netdev.NewTUN
+				open = netdev.NewTUN
 			}
-			dev, err := newDev(name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d\n", kind, dev.Name(), args[0], n.Port())
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			return netdev.Pump(ctx, dev, n, o.MTU)
+			return joinAndPump(cmd, args[0], kind, name, func() (netdev.Device, error) { return open(name) })
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
@@ -84,24 +68,31 @@ Grabbing needs CAP_NET_RAW.`,
   ipn grab ./lan eth1 &`,
 		Args: cobra.ExactArgs(2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			n := ipn.NewNode(ipn.Any)
-			defer n.Close()
-			n.SetDescr("grab " + args[1])
-			if err := n.Connect(args[0]); err != nil {
-				return netPathError(args[0], err)
-			}
-			o, err := n.Options()
-			if err != nil {
-				return err
-			}
-			dev, err := netdev.Grab(args[1])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "grab %s on %s, port %d\n", dev.Name(), args[0], n.Port())
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			return netdev.Pump(ctx, dev, n, o.MTU)
+			return joinAndPump(cmd, args[0], "grab", args[1], func() (netdev.Device, error) { return netdev.Grab(args[1]) })
 		}),
 	}
+}
+
+// joinAndPump connects an interface node to the network at path and pumps
+// frames between them until interrupted. open makes the interface once the
+// node is in, so a refused join leaves no interface behind.
+func joinAndPump(cmd *cobra.Command, path, kind, name string, open func() (netdev.Device, error)) error {
+	n := ipn.NewNode(ipn.Any)
+	defer n.Close()
+	n.SetDescr(strings.TrimSpace(kind + " " + name))
+	if err := n.Connect(path); err != nil {
+		return netPathError(path, err)
+	}
+	o, err := n.Options()
+	if err != nil {
+		return err
+	}
+	dev, err := open()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d\n", kind, dev.Name(), path, n.Port())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return netdev.Pump(ctx, dev, n, o.MTU)
 }
