@@ -320,15 +320,7 @@ func TestOOBNumNodes(t *testing.T) {
 
 func TestChangeNumNodes(t *testing.T) {
 	path := netPath(t)
-	a := ipn.NewNode(ipn.Hub)
-	defer a.Close()
-	a.SetNumNodes(1)
-	if err := a.Bind(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Connect(path); err != nil {
-		t.Fatal(err)
-	}
+	a := creator(t, path, func(n *ipn.Node) { n.SetNumNodes(1) })
 	b := ipn.NewNode(ipn.Hub)
 	defer b.Close()
 	if err := b.Connect(path); !errors.Is(err, syscall.EADDRNOTAVAIL) {
@@ -355,4 +347,34 @@ func TestChangeNumNodes(t *testing.T) {
 	if k, err := b.Recv(buf); err != nil || string(buf[:k]) != "grown" {
 		t.Errorf("recv on a new port: %q %v", buf[:k], err)
 	}
+}
+
+// creator makes the network at path with a node that binds (after set
+// applies its options) and connects; it closes when the test ends.
+func creator(t *testing.T, path string, set ...func(*ipn.Node)) *ipn.Node {
+	t.Helper()
+	n := ipn.NewNode(ipn.Hub)
+	t.Cleanup(func() { n.Close() })
+	for _, f := range set {
+		f(n)
+	}
+	if err := n.Bind(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Connect(path); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// joiner connects a node to the network at path; it closes when the test
+// ends.
+func joiner(t *testing.T, path string) *ipn.Node {
+	t.Helper()
+	n := ipn.NewNode(ipn.Hub)
+	t.Cleanup(func() { n.Close() })
+	if err := n.Connect(path); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

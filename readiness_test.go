@@ -17,22 +17,12 @@ import (
 // loop would wait on.
 func TestReadiness(t *testing.T) {
 	path := netPath(t)
-	a := ipn.NewNode(ipn.Hub)
-	defer a.Close()
-	a.SetLossless(true)
-	a.SetPoolSize(2)
-	a.SetWantOOBNumNodes(true)
-	if err := a.Bind(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Connect(path); err != nil {
-		t.Fatal(err)
-	}
-	b := ipn.NewNode(ipn.Hub)
-	defer b.Close()
-	if err := b.Connect(path); err != nil {
-		t.Fatal(err)
-	}
+	a := creator(t, path, func(n *ipn.Node) {
+		n.SetLossless(true)
+		n.SetPoolSize(2)
+		n.SetWantOOBNumNodes(true)
+	})
+	b := joiner(t, path)
 	// b's arrival sends a a numnodes notice: priority-readable.
 	waitFor(t, "a notice pending", func() bool { _, prio, _ := a.Readiness(); return prio })
 
@@ -75,21 +65,11 @@ func TestReadiness(t *testing.T) {
 
 func TestSendContext(t *testing.T) {
 	path := netPath(t)
-	a := ipn.NewNode(ipn.Hub)
-	defer a.Close()
-	a.SetLossless(true)
-	a.SetPoolSize(1)
-	if err := a.Bind(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Connect(path); err != nil {
-		t.Fatal(err)
-	}
-	b := ipn.NewNode(ipn.Hub)
-	defer b.Close()
-	if err := b.Connect(path); err != nil {
-		t.Fatal(err)
-	}
+	a := creator(t, path, func(n *ipn.Node) {
+		n.SetLossless(true)
+		n.SetPoolSize(1)
+	})
+	b := joiner(t, path)
 	if err := a.Send([]byte("fills the pool")); err != nil {
 		t.Fatal(err)
 	}
@@ -135,18 +115,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestNodeZeroAllocs: the client API allocates nothing per message.
 func TestNodeZeroAllocs(t *testing.T) {
 	path := netPath(t)
-	a, b := ipn.NewNode(ipn.Hub), ipn.NewNode(ipn.Hub)
-	defer a.Close()
-	defer b.Close()
-	if err := a.Bind(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Connect(path); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Connect(path); err != nil {
-		t.Fatal(err)
-	}
+	a := creator(t, path)
+	b := joiner(t, path)
 	b.SetNonblock(true)
 	msg, buf := make([]byte, 64), make([]byte, 2000)
 	if n := testing.AllocsPerRun(1000, func() { a.Send(msg); b.Recv(buf) }); n != 0 {
