@@ -35,7 +35,7 @@ func (d *Delivery) Readers() uint64 { return d.p.n.Readers() }
 func (d *Delivery) To(to uint64) {
 	to &= d.p.n.Readers() &^ d.p.bit &^ d.sent
 	d.sent |= to
-	d.delivered += d.p.fanout(d.slot, d.n, to, d.hop, 0)
+	d.delivered += d.p.fanout(d.slot, to, 0)
 }
 
 // Variant writes data once into a new slot and queues it to the ports in
@@ -57,7 +57,8 @@ func (d *Delivery) Variant(to uint64, data []byte) error {
 		return ErrAgain
 	}
 	copy(d.p.n.slots[s].payload, data)
-	d.delivered += d.p.fanout(s, len(data), to, d.hop, 0)
+	d.p.writeMeta(s, len(data), d.hop, 0)
+	d.delivered += d.p.fanout(s, to, 0)
 	d.p.n.release(s, d.p.bit)
 	return nil
 }
@@ -69,7 +70,7 @@ func (p *Port) SubmitWith(t Tx, n, hop int, dispatch func(*Delivery)) (int, erro
 	if err := p.beginSubmit(t, n); err != nil {
 		return 0, err
 	}
-	p.n.slots[t.slot].meta.Store(packMeta(n, p.id, hop, 0))
+	p.writeMeta(t.slot, n, hop, 0)
 	// The port's own Delivery, reused: one given to a function value
 	// would escape to the heap on every message.
 	d := &p.tx.delivery

@@ -223,9 +223,15 @@ func (p *Port) submit(t Tx, n int, to uint64, hop int, flags uint64) (int, error
 	if err := p.beginSubmit(t, n); err != nil {
 		return 0, err
 	}
-	delivered := p.fanout(t.slot, n, to&p.n.Readers()&^p.bit, hop, flags)
+	p.writeMeta(t.slot, n, hop, flags)
+	delivered := p.fanout(t.slot, to&p.n.Readers()&^p.bit, flags)
 	p.endSubmit(t, n)
 	return delivered, nil
+}
+
+// writeMeta records a message's length, origin and hop in its slot.
+func (p *Port) writeMeta(s uint32, n, hop int, flags uint64) {
+	p.n.slots[s].meta.Store(packMeta(n, p.id, hop, flags))
 }
 
 // beginSubmit checks a message and enters the send step, or gives its slot
@@ -252,9 +258,11 @@ func (p *Port) endSubmit(t Tx, n int) {
 	p.pv.txSeq.Add(1)
 }
 
-func (p *Port) fanout(s uint32, n int, to uint64, hop int, flags uint64) int {
+// fanout queues slot s to the ports in to. The slot's meta must be written
+// already (writeMeta): a reclaim reads the origin there once recipients'
+// bits are set.
+func (p *Port) fanout(s uint32, to uint64, flags uint64) int {
 	sl := &p.n.slots[s]
-	sl.meta.Store(packMeta(n, p.id, hop, flags))
 	if to == 0 {
 		return 0
 	}
