@@ -107,6 +107,12 @@ func call(c *net.UnixConn, req *coordinator.Request) (*coordinator.Response, []i
 	if err := fdpass.Send(c, b); err != nil {
 		return nil, nil, fmt.Errorf("ipn: coordinator: %w", err)
 	}
+	return receive(c)
+}
+
+// receive reads the coordinator's response to a request, and any
+// descriptors that came with it.
+func receive(c *net.UnixConn) (*coordinator.Response, []int, error) {
 	buf := make([]byte, coordinator.MaxMessage)
 	n, fds, err := fdpass.Recv(c, buf)
 	if err != nil {

@@ -283,44 +283,68 @@ func makeSocketInode(path string, mode os.FileMode) (dev, ino uint64, perm uint3
 // Connect joins the network at path to communicate: to receive if the
 // caller may read it, to send if it may write it.
 func (n *Node) Connect(path string) error {
+	_, _, err := n.connect(path, "")
+	return err
+}
+
+// connect joins the network at path; with iface set, as the controller of
+// that interface node (TakeOver), whose descriptor it returns.
+func (n *Node) connect(path, iface string) (*coordinator.Response, int, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return ErrClosed
+		return nil, -1, ErrClosed
 	}
 	if n.conn.Load() != nil {
-		return fmt.Errorf("ipn: connect %s: %w", path, ErrIsConn)
+		return nil, -1, fmt.Errorf("ipn: connect %s: %w", path, ErrIsConn)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return err
+		return nil, -1, err
 	}
 	if n.bound && abs != n.path {
-		return fmt.Errorf("ipn: connect %s: node is bound to %s: %w", abs, n.path, syscall.EINVAL)
+		return nil, -1, fmt.Errorf("ipn: connect %s: node is bound to %s: %w", abs, n.path, syscall.EINVAL)
 	}
 	dev, ino, err := statInode(abs)
 	if err != nil {
-		return fmt.Errorf("ipn: connect: %w", err)
+		return nil, -1, fmt.Errorf("ipn: connect: %w", err)
 	}
 	ctl, err := n.ctlLocked()
 	if err != nil {
-		return err
+		return nil, -1, err
 	}
-	resp, fds, err := call(ctl, &coordinator.Request{Op: coordinator.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
-		Policy: int(n.policy), Port: n.port, Descr: n.descr, WantOOB: n.wantOOB})
+	req := &coordinator.Request{Op: coordinator.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
+		Policy: int(n.policy), Port: n.port, Descr: n.descr, WantOOB: n.wantOOB}
+	if iface != "" {
+		req.Op, req.Iface = coordinator.OpTakeover, iface
+	}
+	resp, fds, err := call(ctl, req)
 	if err != nil {
-		return fmt.Errorf("ipn: connect %s: %w", abs, err)
+		return nil, -1, fmt.Errorf("ipn: connect %s: %w", abs, err)
+	}
+	ifd := -1
+	if iface != "" && len(fds) > 0 {
+		ifd, fds = fds[len(fds)-1], fds[:len(fds)-1]
+	}
+	fail := func(err error) (*coordinator.Response, int, error) {
+		if ifd >= 0 {
+			syscall.Close(ifd)
+		}
+		return nil, -1, fmt.Errorf("ipn: connect %s: %w", abs, err)
+	}
+	if iface != "" && ifd < 0 {
+		return fail(fmt.Errorf("take-over brought no interface descriptor: %w", coordinator.ErrProtocol))
 	}
 	c, err := attach(fds, resp.Port)
 	if err != nil {
-		return fmt.Errorf("ipn: connect %s: %w", abs, err)
+		return fail(err)
 	}
 	pol, err := dispatch.Lookup(resp.Net.Policy)
 	if err != nil { // a policy of users' own that this program lacks
 		c.close()
 		ctl.Close()
 		n.ctl = nil
-		return fmt.Errorf("ipn: connect %s: %w", abs, err)
+		return fail(err)
 	}
 	capacity := c.net.Geometry().Ports - 1
 	c.dispatch = dispatch.Func(pol, dispatch.NetOf(c.net, func() int { return capacity }))
@@ -329,7 +353,7 @@ func (n *Node) Connect(path string) error {
 		n.netInfo = *resp.Net
 	}
 	n.conn.Store(c)
-	return nil
+	return resp, ifd, nil
 }
 
 // attach maps the segment and adopts the eventfds handed over by the
@@ -455,7 +479,15 @@ func (n *Node) Write(b []byte) (int, error) {
 // that arrive meanwhile are kept for RecvOOB. A message longer than b
 // fills b and returns ring.ErrTruncated.
 func (n *Node) Recv(b []byte) (int, error) {
-	k, _, err := n.recv(nil, b, false)
+	k, _, err := n.recv(nil, b, false, true)
+	return k, err
+}
+
+// TryRecv receives a data message if one is waiting, and fails with
+// ErrAgain at once if none is, whatever the node's blocking mode (as recv
+// with MSG_DONTWAIT).
+func (n *Node) TryRecv(b []byte) (int, error) {
+	k, _, err := n.recv(nil, b, false, false)
 	return k, err
 }
 
@@ -464,11 +496,11 @@ func (n *Node) Read(b []byte) (int, error) { return n.Recv(b) }
 
 // RecvMsg receives the next message, out-of-band ones first, and says
 // which it was.
-func (n *Node) RecvMsg(b []byte) (k int, oob bool, err error) { return n.recv(nil, b, true) }
+func (n *Node) RecvMsg(b []byte) (k int, oob bool, err error) { return n.recv(nil, b, true, true) }
 
 // RecvContext is Recv that also returns ctx's error once ctx is done.
 func (n *Node) RecvContext(ctx context.Context, b []byte) (int, error) {
-	k, _, err := n.recv(ctx, b, false)
+	k, _, err := n.recv(ctx, b, false, true)
 	return k, err
 }
 
@@ -485,7 +517,7 @@ func (n *Node) RecvOOB(b []byte) (int, bool) {
 	return k, true
 }
 
-func (n *Node) recv(ctx context.Context, b []byte, keepOOB bool) (int, bool, error) {
+func (n *Node) recv(ctx context.Context, b []byte, keepOOB, wait bool) (int, bool, error) {
 	c, err := n.data()
 	if err != nil {
 		return 0, false, err
@@ -510,7 +542,7 @@ func (n *Node) recv(ctx context.Context, b []byte, keepOOB bool) (int, bool, err
 		if !errors.Is(err, ring.ErrAgain) {
 			return k, info.OOB, n.mapErr(err)
 		}
-		if n.nonblock.Load() {
+		if !wait || n.nonblock.Load() {
 			return 0, false, ErrAgain
 		}
 		if ctx != nil && ctx.Err() != nil {

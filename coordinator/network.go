@@ -215,14 +215,8 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 	}
 	var roles uint32
 	if req.Connect {
-		if Check(m.creds, st, AccessRead) == nil {
-			roles |= shm.RoleRead
-		}
-		if Check(m.creds, st, AccessWrite) == nil {
-			roles |= shm.RoleWrite
-		}
-		if roles == 0 {
-			return nil, nil, fmt.Errorf("connect to %s needs read or write permission: %w", req.Path, syscall.EACCES)
+		if roles, err = connectRoles(m, st, req.Path); err != nil {
+			return nil, nil, err
 		}
 	}
 	resp := &Response{Port: -1}
@@ -232,14 +226,9 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := n.ring.OpenPort(p, m.creds.PID, roles); err != nil {
+		if fds, err = n.connectAt(m, p, roles, req, resp); err != nil {
 			return nil, nil, err
 		}
-		n.ports[p] = m
-		m.port, m.roles, m.descr, m.wantOOB = p, roles, req.Descr, req.WantOOB
-		resp.Port, resp.Roles = p, roles
-		fds = n.fds()
-		resp.NumFDs = len(fds)
 	}
 	if req.Bind {
 		m.bound = true
@@ -252,6 +241,36 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 		n.notify()
 	}
 	return resp, fds, nil
+}
+
+// connectRoles is what m may do on the network whose file is st: receive
+// if it may read it, send if it may write it (N4).
+func connectRoles(m *node, st *unix.Stat_t, path string) (uint32, error) {
+	var roles uint32
+	if Check(m.creds, st, AccessRead) == nil {
+		roles |= shm.RoleRead
+	}
+	if Check(m.creds, st, AccessWrite) == nil {
+		roles |= shm.RoleWrite
+	}
+	if roles == 0 {
+		return 0, fmt.Errorf("connect to %s needs read or write permission: %w", path, syscall.EACCES)
+	}
+	return roles, nil
+}
+
+// connectAt connects m on port p, free, and fills resp; it returns the
+// descriptors m gets. n.mu must be held.
+func (n *network) connectAt(m *node, p int, roles uint32, req *Request, resp *Response) ([]int, error) {
+	if err := n.ring.OpenPort(p, m.creds.PID, roles); err != nil {
+		return nil, err
+	}
+	n.ports[p] = m
+	m.port, m.roles, m.descr, m.wantOOB = p, roles, req.Descr, req.WantOOB
+	resp.Port, resp.Roles = p, roles
+	fds := n.fds()
+	resp.NumFDs = len(fds)
+	return fds, nil
 }
 
 // newPort picks the port for a connecting node through the policy's
@@ -389,6 +408,10 @@ func (m *node) leave() {
 		} else {
 			n.ports[m.port] = nil
 		}
+		if f := m.iface; f != nil {
+			m.iface = nil
+			n.orphan(f, err == nil)
+		}
 		m.port = -1
 		n.notify()
 	}
@@ -460,6 +483,12 @@ func (n *network) end() {
 		return
 	}
 	n.ended = true
+	for _, o := range n.ports {
+		if o != nil && o.iface != nil && o.iface.pump != nil {
+			n.stopPump(o.iface)
+			n.release(o.iface)
+		}
+	}
 	var st unix.Stat_t
 	if unix.Lstat(n.path, &st) == nil && st.Dev == n.key.dev && st.Ino == n.key.ino {
 		os.Remove(n.path)
@@ -551,6 +580,9 @@ func (s *Server) stat(req *Request) (*Response, error) {
 			Sent: st.Sent, SentBytes: st.SentBytes, Received: st.Received, ReceivedBytes: st.ReceivedBytes,
 			Dropped: st.Drops, Blocked: st.Blocked, Queued: st.Queued,
 		})
+		if o.iface != nil {
+			resp.Ports[len(resp.Ports)-1].Iface = o.iface.info()
+		}
 	}
 	return resp, nil
 }

@@ -42,6 +42,10 @@ const (
 	OpOptions = "options" // read a bound node's network options
 	OpResize  = "resize"  // change the number of ports
 	OpPolicy  = "policy"  // set or read a policy option of a port
+
+	OpIface    = "iface"    // hand the node's interface (descriptor attached) to the coordinator
+	OpTakeover = "takeover" // connect as the controller of an interface node
+	OpPersist  = "persist"  // set or clear an interface node's persistence
 )
 
 // NetOptions are a network's options (IPN_SO_FLAGS, _NUMNODES, _MTU,
@@ -68,8 +72,11 @@ type Request struct {
 	Port    int    `json:"port,omitempty"` // requested port, or AnyPort
 	Descr   string `json:"descr,omitempty"`
 	WantOOB bool   `json:"want_oob,omitempty"`
-	// Create: keep the network alive with no node (ipn create).
+	// Create: keep the network alive with no node (ipn create). Iface
+	// and Persist: keep the interface node alive without its process.
 	Persist bool `json:"persist,omitempty"`
+	// Takeover, Persist: the interface node, by name or by index.
+	Iface string `json:"iface,omitempty"`
 	// Roles: what the node keeps after a shutdown.
 	Roles uint32 `json:"roles,omitempty"`
 	// Resize: the new number of ports.
@@ -97,6 +104,22 @@ type Response struct {
 	OptValue string `json:"opt_value,omitempty"`
 	// PolicyInfo is the policy's own description of its state (stat).
 	PolicyInfo string `json:"policy_info,omitempty"`
+	// Iface describes the interface node an iface, takeover or persist
+	// request was about. After a takeover its descriptor is the last.
+	Iface *IfaceInfo `json:"iface,omitempty"`
+}
+
+// IfaceInfo describes an interface node (SPEC §4).
+type IfaceInfo struct {
+	Kind    string `json:"kind"` // tap, tun or grab
+	Name    string `json:"name"`
+	Index   int    `json:"index"`
+	Path    string `json:"path"` // its network
+	Port    int    `json:"port"`
+	Persist bool   `json:"persist"`
+	// Pumped: no process controls the interface; the coordinator moves
+	// its frames until one takes it over.
+	Pumped bool `json:"pumped"`
 }
 
 // NetInfo describes a network.
@@ -126,6 +149,8 @@ type PortInfo struct {
 	Dropped       uint64 `json:"dropped"`
 	Blocked       uint64 `json:"blocked"`
 	Queued        int    `json:"queued"`
+	// Iface is set for an interface node.
+	Iface *IfaceInfo `json:"iface,omitempty"`
 }
 
 // ErrProtocol reports a malformed control message.

@@ -31,6 +31,9 @@ type Server struct {
 	ln    *net.UnixListener
 	conns map[*node]struct{}
 	wg    sync.WaitGroup
+	// ifaces are the interface nodes by name. Lock order: a network's mu,
+	// then mu.
+	ifaces map[string]*iface
 }
 
 // netKey names a network by its socket inode.
@@ -45,7 +48,8 @@ func NewServer(log *slog.Logger, segDir string) *Server {
 	if segDir == "" {
 		segDir = shm.Dir
 	}
-	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*node]struct{}{}}
+	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*node]struct{}{},
+		ifaces: map[string]*iface{}}
 }
 
 // segPrefix names this coordinator's segments: ipnd-<pid>-<dev>-<ino>, so a
@@ -163,6 +167,7 @@ type node struct {
 	roles   uint32
 	descr   string
 	wantOOB bool
+	iface   *iface // the interface node this member controls, if any
 }
 
 func (m *node) serve() {
@@ -183,18 +188,22 @@ func (m *node) serve() {
 	m.creds = creds
 	buf := make([]byte, MaxMessage)
 	for {
-		n, _, flags, _, err := m.conn.ReadMsgUnix(buf, nil)
+		n, in, err := fdpass.Recv(m.conn, buf)
+		if errors.Is(err, fdpass.ErrTruncated) {
+			n, err = -1, nil
+		}
 		if err != nil || n == 0 {
 			return
 		}
 		var resp *Response
 		var fds []int
-		if flags&unix.MSG_TRUNC != 0 {
+		if n < 0 {
 			resp = errResponse(fmt.Errorf("%w: message longer than %d bytes", ErrProtocol, MaxMessage))
 		} else if req, err := DecodeRequest(buf[:n]); err != nil {
+			closeFDs(in)
 			resp = errResponse(err)
 		} else {
-			resp, fds = m.handle(req)
+			resp, fds = m.handle(req, in)
 		}
 		b, err := EncodeResponse(resp)
 		if err != nil { // too large: say so rather than drop the member
@@ -207,6 +216,12 @@ func (m *node) serve() {
 		if err := fdpass.Send(m.conn, b, fds...); err != nil {
 			return
 		}
+	}
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
 	}
 }
 
@@ -227,10 +242,15 @@ func errResponse(err error) *Response {
 	return r
 }
 
-func (m *node) handle(req *Request) (*Response, []int) {
+// handle answers one request. in are the descriptors that came with it:
+// the op that takes them owns them, and the rest are closed here.
+func (m *node) handle(req *Request, in []int) (*Response, []int) {
 	var resp *Response
 	var fds []int
 	var err error
+	if req.Op != OpIface {
+		closeFDs(in)
+	}
 	switch req.Op {
 	case OpCreate:
 		resp, err = m.create(req)
@@ -250,6 +270,12 @@ func (m *node) handle(req *Request) (*Response, []int) {
 		resp, err = m.resize(req)
 	case OpPolicy:
 		resp, err = m.policyOption(req)
+	case OpIface:
+		resp, err = m.attachIface(req, in)
+	case OpTakeover:
+		resp, fds, err = m.takeover(req)
+	case OpPersist:
+		resp, err = m.setPersist(req)
 	default:
 		err = fmt.Errorf("%w: unknown op %q", ErrProtocol, req.Op)
 	}

@@ -2,10 +2,20 @@
 // the kernel that join an ipn network as nodes, and the pump that moves
 // frames between an interface and a node.
 //
-// Today: TAP interfaces (D1), created with the caller's own credentials, so
-// the kernel checks CAP_NET_ADMIN. To come: TUN nodes for layer-3
-// networks, GRAB of real interfaces, persistence.
+// The kinds are TAP interfaces for Ethernet networks and TUN interfaces for
+// layer-3 networks (D1), created with the caller's own credentials so the
+// kernel checks CAP_NET_ADMIN, and GRAB of an existing interface through a
+// raw AF_PACKET socket bound to it (D2), which the kernel checks for
+// CAP_NET_RAW. Every kind is one descriptor, so an interface can be handed
+// to the coordinator and back (FromFile) for persistence (D3); Identify
+// tells the coordinator what a descriptor handed to it really is.
+//
+// Frames move in batches (Batch): a pump's read from the interface takes
+// every frame that is ready, up to the batch size, in one wake-up (one
+// recvmmsg for a grabbed interface), and its write to the interface sends
+// every frame the node had waiting. Buffers are allocated once per pump.
 //
 // The package is a leaf: the pump talks to a node through the small Port
-// interface, which *ipn.Node satisfies.
+// interface, which *ipn.Node satisfies, and so does the coordinator's own
+// port when it pumps a persistent interface.
 package netdev

@@ -3,87 +3,140 @@ package netdev
 import (
 	"fmt"
 	"net"
-	"sync/atomic"
+	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// grab is a real interface taken over with a raw AF_PACKET socket bound to
-// it (SPEC D2): frames it receives enter the network, frames for its port
-// leave through it, as a port of a bridge.
-type grab struct {
-	name   string
-	fd     int
-	closed atomic.Bool
+// packetDev is a real interface taken over with a raw AF_PACKET socket
+// bound to it (SPEC D2): frames it receives enter the network, frames for
+// its port leave through it, as a port of a bridge. The socket is
+// non-blocking and driven by Go's poller; frames move with recvmmsg and
+// sendmmsg, a batch per system call.
+type packetDev struct {
+	name string
+	f    *os.File
+	rc   syscall.RawConn
+	rx   mmsgs // for ReadBatch, one goroutine at a time
+	tx   mmsgs // for WriteBatch, one goroutine at a time
 }
 
-var _ Device = (*grab)(nil)
+var _ Device = (*packetDev)(nil)
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // Grab takes over the interface called name. The kernel checks CAP_NET_RAW;
-// the interface is put in promiscuous mode, as a bridge port is, while the
-// device is open.
+// the interface is put in promiscuous mode, as a bridge port is, for as
+// long as the socket is open (by this process or the coordinator).
 func Grab(name string) (Device, error) {
 	ifc, err := net.InterfaceByName(name)
 	if err != nil {
 		return nil, fmt.Errorf("netdev: grab %s: %w", name, err)
 	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, int(htons(unix.ETH_P_ALL)))
 	if err != nil {
 		return nil, fmt.Errorf("netdev: grab %s: packet socket: %w", name, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			unix.Close(fd)
-		}
-	}()
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index}); err != nil {
-		return nil, fmt.Errorf("netdev: grab %s: bind: %w", name, err)
+	if err := bindPacket(fd, ifc.Index); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("netdev: grab %s: %w", name, err)
 	}
-	mreq := unix.PacketMreq{Ifindex: int32(ifc.Index), Type: unix.PACKET_MR_PROMISC}
+	return newPacketDev(name, os.NewFile(uintptr(fd), name))
+}
+
+func bindPacket(fd, index int) error {
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: index}); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	mreq := unix.PacketMreq{Ifindex: int32(index), Type: unix.PACKET_MR_PROMISC}
 	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
-		return nil, fmt.Errorf("netdev: grab %s: promiscuous mode: %w", name, err)
+		return fmt.Errorf("promiscuous mode: %w", err)
 	}
 	// Frames this socket sends must not come back to it as received.
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
-		return nil, fmt.Errorf("netdev: grab %s: %w", name, err)
-	}
-	// Reads wake up now and then to notice Close, which does not interrupt
-	// a blocked read of a packet socket.
-	tv := unix.Timeval{Usec: 200000}
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return nil, fmt.Errorf("netdev: grab %s: %w", name, err)
-	}
-	ok = true
-	return &grab{name: name, fd: fd}, nil
+	return unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
 }
 
-func (g *grab) Name() string { return g.name }
-
-// Read returns the next frame the interface received.
-func (g *grab) Read(b []byte) (int, error) {
-	for {
-		if g.closed.Load() {
-			return 0, net.ErrClosed
-		}
-		n, _, err := unix.Recvfrom(g.fd, b, 0)
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
-		}
-		return n, err
+// newPacketDev wraps f, a non-blocking packet socket bound to the
+// interface; it owns f.
+func newPacketDev(name string, f *os.File) (*packetDev, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("netdev: grab %s: %w", name, err)
 	}
+	d := &packetDev{name: name, f: f, rc: rc}
+	d.rx.init(d.recvReady)
+	d.tx.init(d.sendReady)
+	return d, nil
 }
 
-// Write sends a frame out of the interface.
-func (g *grab) Write(b []byte) (int, error) { return unix.Write(g.fd, b) }
+func (d *packetDev) Name() string { return d.name }
+func (d *packetDev) Kind() string { return KindGrab }
+func (d *packetDev) FD() int      { return control(d.rc) }
 
 // Close gives the interface back (the kernel drops promiscuous mode with
-// the socket).
-func (g *grab) Close() error {
-	if g.closed.Swap(true) {
-		return net.ErrClosed
+// the last descriptor of the socket).
+func (d *packetDev) Close() error { return d.f.Close() }
+
+// ReadBatch receives every frame that is ready, up to the batch's size, in
+// one recvmmsg, waiting for the first.
+func (d *packetDev) ReadBatch(b *Batch) error {
+	d.rx.loadRecv(b)
+	if err := d.rc.Read(d.rx.fn); err != nil {
+		return err
 	}
-	return unix.Close(g.fd)
+	if d.rx.err != nil {
+		return d.rx.err
+	}
+	b.N = d.rx.done
+	for i := 0; i < b.N; i++ {
+		b.Lens[i] = d.rx.len(i)
+	}
+	return nil
+}
+
+func (d *packetDev) recvReady(fd uintptr) bool {
+	n, err := d.rx.call(fd, unix.SYS_RECVMMSG, unix.MSG_DONTWAIT)
+	switch {
+	case err == unix.EAGAIN:
+		return false
+	case err == unix.EINTR:
+		return d.recvReady(fd)
+	}
+	d.rx.done, d.rx.err = n, err
+	return true
+}
+
+// WriteBatch sends the batch's frames with sendmmsg, as many as the socket
+// takes per call, dropping a frame the interface refuses because it is
+// down.
+func (d *packetDev) WriteBatch(b *Batch) error {
+	for sent := 0; sent < b.N; {
+		d.tx.loadSend(b, sent)
+		if err := d.rc.Write(d.tx.fn); err != nil {
+			return err
+		}
+		switch err := d.tx.err; {
+		case err == nil:
+			sent += d.tx.done
+		case linkDown(err):
+			sent++ // the frame at the head was refused: drop it
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *packetDev) sendReady(fd uintptr) bool {
+	n, err := d.tx.call(fd, unix.SYS_SENDMMSG, unix.MSG_DONTWAIT)
+	switch {
+	case err == unix.EAGAIN:
+		return false
+	case err == unix.EINTR:
+		return d.sendReady(fd)
+	}
+	d.tx.done, d.tx.err = n, err
+	return true
 }

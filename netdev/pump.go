@@ -3,70 +3,102 @@ package netdev
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"net"
+	"os"
 	"sync"
 	"syscall"
 )
 
-// Port is the node side of a pump: *ipn.Node is one.
+// Port is the node side of a pump: *ipn.Node is one, and so is the
+// coordinator's own port when it pumps a persistent interface.
 type Port interface {
+	// Send sends one frame to the network.
 	Send(frame []byte) error
+	// Recv waits for the next frame.
 	Recv(frame []byte) (int, error)
+	// TryRecv takes the next frame if one is waiting, and fails with an
+	// error matching syscall.EAGAIN if none is.
+	TryRecv(frame []byte) (int, error)
+	// Close leaves the network; it ends a Recv waiting meanwhile.
+	Close() error
 }
+
+// BatchSize is the most frames a pump moves per wake-up each way.
+const BatchSize = 32
 
 // Pump moves frames both ways between dev and node until ctx ends or
 // either side fails: frames the host sends on the interface enter the
-// network, frames the network delivers to the node reach the host. It
-// closes dev when it returns, which also ends a Recv waiting on dev's
-// behalf only if the caller closes the node; callers close the node after
-// Pump returns. Buffers are allocated once, for mtu-byte frames.
+// network, frames the network delivers to the node reach the host. Each
+// way moves a batch per wake-up. Pump owns dev and node: it closes both
+// before it returns, and returns once both ways have stopped. A frame
+// longer than mtu is cut to mtu bytes. It returns nil when ctx ended it.
 func Pump(ctx context.Context, dev Device, node Port, mtu int) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	stop := context.AfterFunc(ctx, func() { dev.Close() })
-	defer stop()
-	wg.Add(2)
-	go func() { // outbound flow: interface → network
-		defer wg.Done()
-		buf := make([]byte, mtu)
-		for {
-			n, err := dev.Read(buf)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if err := node.Send(buf[:n]); err != nil {
-				errs <- err
-				return
-			}
-		}
-	}()
-	go func() { // inbound flow: network → interface
-		defer wg.Done()
-		buf := make([]byte, mtu)
-		for {
-			n, err := node.Recv(buf)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if _, err := dev.Write(buf[:n]); err != nil {
-				// An interface whose link is down refuses frames (EIO):
-				// drop them, as a switch port that is down does.
-				if errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENETDOWN) {
-					continue
-				}
-				errs <- err
-				return
-			}
-		}
-	}()
-	err := <-errs
-	dev.Close()
-	if ctx.Err() != nil {
-		err = nil
+	var once sync.Once
+	var first error
+	stop := func(err error) {
+		once.Do(func() {
+			first = err
+			dev.Close()
+			node.Close()
+		})
 	}
-	// The inbound goroutine may sit in Recv: it returns when the caller
-	// closes the node, which it does after Pump; don't wait for it here.
-	go func() { wg.Wait(); close(errs) }()
-	return err
+	defer context.AfterFunc(ctx, func() { stop(nil) })()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // interface → network
+		defer wg.Done()
+		stop(toNetwork(dev, node, NewBatch(BatchSize, mtu)))
+	}()
+	go func() { // network → interface
+		defer wg.Done()
+		stop(toInterface(dev, node, NewBatch(BatchSize, mtu)))
+	}()
+	wg.Wait()
+	if ctx.Err() != nil || closedErr(first) {
+		return nil
+	}
+	return first
+}
+
+func toNetwork(dev Device, node Port, b *Batch) error {
+	for {
+		if err := dev.ReadBatch(b); err != nil {
+			return err
+		}
+		for i := 0; i < b.N; i++ {
+			if err := node.Send(b.Frame(i)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func toInterface(dev Device, node Port, b *Batch) error {
+	for {
+		n, err := node.Recv(b.Bufs[0])
+		if err != nil {
+			return err
+		}
+		b.Lens[0], b.N = n, 1
+		for b.N < len(b.Bufs) {
+			n, err := node.TryRecv(b.Bufs[b.N])
+			if errors.Is(err, syscall.EAGAIN) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			b.Lens[b.N] = n
+			b.N++
+		}
+		if err := dev.WriteBatch(b); err != nil {
+			return err
+		}
+	}
+}
+
+// closedErr reports the error of a call cut short by Close.
+func closedErr(err error) bool {
+	return errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) || errors.Is(err, fs.ErrClosed)
 }

@@ -3,41 +3,110 @@ package netdev
 import (
 	"fmt"
 	"net"
+	"os"
+	"syscall"
 
 	"github.com/songgao/water"
+	"golang.org/x/sys/unix"
 )
 
-// Device is a kernel network interface that carries one frame per call.
-// Read and Write may run concurrently; Close ends both.
-type Device interface {
-	Name() string
-	Read(frame []byte) (int, error)
-	Write(frame []byte) (int, error)
-	Close() error
+// charDev is a TAP or TUN interface: a /dev/net/tun descriptor, which
+// carries one frame per read or write. It is non-blocking and driven by
+// Go's poller, so Close ends a read waiting on it.
+type charDev struct {
+	kind, name string
+	f          *os.File
+	rc         syscall.RawConn
+
+	// The read callback and its state, made once so that reads do not
+	// allocate: ReadBatch is for one goroutine at a time.
+	rb     *Batch
+	rerr   error
+	readFn func(fd uintptr) bool
 }
 
-// tap is a TAP or TUN interface.
-type tap struct{ *water.Interface }
-
-var _ Device = tap{}
+var _ Device = (*charDev)(nil)
 
 // NewTAP creates a TAP interface named name, or ipnN (the first free N)
 // when name is empty. The kernel checks CAP_NET_ADMIN.
-func NewTAP(name string) (Device, error) { return newWater(water.TAP, "tap", "ipn", name) }
+func NewTAP(name string) (Device, error) { return newWater(water.TAP, KindTAP, "ipn", name) }
 
 // NewTUN creates a TUN interface (IP packets, no Ethernet header, for
 // layer-3 networks) named name, or ipntunN when name is empty.
-func NewTUN(name string) (Device, error) { return newWater(water.TUN, "tun", "ipntun", name) }
+func NewTUN(name string) (Device, error) { return newWater(water.TUN, KindTUN, "ipntun", name) }
 
-func newWater(kind water.DeviceType, what, prefix, name string) (Device, error) {
+func newWater(typ water.DeviceType, kind, prefix, name string) (Device, error) {
 	if name == "" {
 		name = freeName(prefix)
 	}
-	ifc, err := water.New(water.Config{DeviceType: kind, PlatformSpecificParams: water.PlatformSpecificParams{Name: name}})
+	ifc, err := water.New(water.Config{DeviceType: typ, PlatformSpecificParams: water.PlatformSpecificParams{Name: name}})
 	if err != nil {
-		return nil, fmt.Errorf("netdev: %s %s: %w", what, name, err)
+		return nil, fmt.Errorf("netdev: %s %s: %w", kind, name, err)
 	}
-	return tap{ifc}, nil
+	f, ok := ifc.ReadWriteCloser.(*os.File)
+	if !ok { // water's Linux interface is a file; anything else is a surprise
+		ifc.Close()
+		return nil, fmt.Errorf("netdev: %s %s: unexpected %T", kind, name, ifc.ReadWriteCloser)
+	}
+	return newCharDev(kind, ifc.Name(), f)
+}
+
+// newCharDev wraps f, a non-blocking descriptor of /dev/net/tun; it owns f.
+func newCharDev(kind, name string, f *os.File) (*charDev, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("netdev: %s %s: %w", kind, name, err)
+	}
+	d := &charDev{kind: kind, name: name, f: f, rc: rc}
+	d.readFn = d.readReady
+	return d, nil
+}
+
+func (d *charDev) Name() string   { return d.name }
+func (d *charDev) Kind() string   { return d.kind }
+func (d *charDev) FD() int        { return control(d.rc) }
+func (d *charDev) Close() error   { return d.f.Close() }
+
+// ReadBatch reads every frame that is ready, waiting for the first.
+func (d *charDev) ReadBatch(b *Batch) error {
+	b.N, d.rb, d.rerr = 0, b, nil
+	if err := d.rc.Read(d.readFn); err != nil {
+		return err
+	}
+	return d.rerr
+}
+
+// readReady reads frames until none is ready; it asks the poller to wait
+// (returns false) only when it has read nothing.
+func (d *charDev) readReady(fd uintptr) bool {
+	b := d.rb
+	for b.N < len(b.Bufs) {
+		n, err := unix.Read(int(fd), b.Bufs[b.N])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return b.N > 0
+		case err != nil:
+			d.rerr = err
+			return true
+		}
+		b.Lens[b.N] = n
+		b.N++
+	}
+	return true
+}
+
+// WriteBatch writes the frames one by one: a TUN/TAP descriptor takes one
+// frame per write.
+func (d *charDev) WriteBatch(b *Batch) error {
+	for i := 0; i < b.N; i++ {
+		if _, err := d.f.Write(b.Frame(i)); err != nil && !linkDown(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 // freeName returns prefix followed by the lowest number no interface has.

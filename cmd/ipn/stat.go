@@ -35,7 +35,9 @@ for it now.
 With --json it prints an object with "net" (the fields of ipn ls --json) and
 "ports", an array of objects with the fields port, descr, pid, uid, read,
 write, sent, sent_bytes, received, received_bytes, dropped, blocked and
-queued.`,
+queued, and for an interface node (ipn tap, tun, grab) "iface": its kind,
+name, index, whether it is persistent, and whether the coordinator pumps it
+because no process controls it.`,
 		Args: onePath,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			info, ports, err := ipn.Stat(args[0])
@@ -73,9 +75,25 @@ func printStat(out io.Writer, n ipn.NetInfo, ports []ipn.PortInfo) error {
 	fmt.Fprintln(tw, "PORT\tROLE\tPROCESS\tUSER\tDESCRIPTION\tSENT\tRECEIVED\tDROPPED\tBLOCKED\tQUEUED")
 	for _, p := range ports {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", p.Port, roleText(p), processText(p.PID), userText(p.UID),
-			p.Descr, p.Sent, p.Received, p.Dropped, p.Blocked, p.Queued)
+			descrText(p), p.Sent, p.Received, p.Dropped, p.Blocked, p.Queued)
 	}
 	return tw.Flush()
+}
+
+// descrText is a port's description, and for an interface node what it is.
+func descrText(p ipn.PortInfo) string {
+	f := p.Iface
+	if f == nil {
+		return p.Descr
+	}
+	s := fmt.Sprintf("%s %s (index %d", f.Kind, f.Name, f.Index)
+	if f.Persist {
+		s += ", persistent"
+	}
+	if f.Pumped {
+		s += ", pumped by ipnd"
+	}
+	return s + ")"
 }
 
 func roleText(p ipn.PortInfo) string {

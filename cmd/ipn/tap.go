@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/signal"
 	"strings"
@@ -13,13 +14,20 @@ import (
 	"ipn/netdev"
 )
 
-func tapCmd() *cobra.Command { return ifaceCmd("tap") }
+func tapCmd() *cobra.Command { return ifaceCmd(netdev.KindTAP) }
 
-func tunCmd() *cobra.Command { return ifaceCmd("tun") }
+func tunCmd() *cobra.Command { return ifaceCmd(netdev.KindTUN) }
+
+const persistHelp = `
+
+With --persist the interface outlives the command: when it ends, the
+coordinator moves the interface's frames itself, and a later ipn tap, tun or
+grab with the same interface name takes it over. ipn unpersist removes it.`
 
 // ifaceCmd is ipn tap or ipn tun.
 func ifaceCmd(kind string) *cobra.Command {
 	var name string
+	var persist bool
 	short, long := "Join a network as a new TAP interface of the host", `tap creates a virtual Ethernet interface (named --name, or ipnN) and joins the
 network at PATH with it: frames the host sends on the interface enter the
 network, frames the network delivers reach the host. Virtual machines and
@@ -28,7 +36,7 @@ the interface goes with it. Creating an interface needs CAP_NET_ADMIN.`
 	example := `  ipn create ./lan --policy switch
   ipn tap ./lan --name ipn0 &
   ip link set ipn0 up`
-	if kind == "tun" {
+	if kind == netdev.KindTUN {
 		short, long = "Join a layer-3 network as a new TUN interface of the host", `tun creates a virtual IP interface (named --name, or ipntunN), without
 Ethernet headers, and joins the network at PATH with it, for l3 networks:
 packets the host sends on it enter the network, packets the network
@@ -40,59 +48,112 @@ needs CAP_NET_ADMIN.`
 	cmd := &cobra.Command{
 		Use:     kind + " PATH",
 		Short:   short,
-		Long:    long,
+		Long:    long + persistHelp,
 		Example: example,
 		Args:    onePath,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			open := netdev.NewTAP
-			if kind == "tun" {
+			if kind == netdev.KindTUN {
 				open = netdev.NewTUN
 			}
-			return joinAndPump(cmd, args[0], kind, name, func() (netdev.Device, error) { return open(name) })
+			return joinAndPump(cmd, args[0], kind, name, persist, func() (netdev.Device, error) { return open(name) })
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
+	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface when the command ends")
 	return cmd
 }
 
 func grabCmd() *cobra.Command {
-	return &cobra.Command{
+	var persist bool
+	cmd := &cobra.Command{
 		Use:   "grab PATH IFNAME",
 		Short: "Join a network with a real interface of the host, as a bridge port",
 		Long: `grab takes over the interface IFNAME and joins the network at PATH with it, the
 way a Linux bridge takes a port: frames the interface receives enter the
 network, frames the network delivers to it leave through it. The interface
 is put in promiscuous mode while grabbed. It runs until interrupted.
-Grabbing needs CAP_NET_RAW.`,
+Grabbing needs CAP_NET_RAW.` + persistHelp,
 		Example: `  ipn create ./lan --policy switch
   ipn grab ./lan eth1 &`,
 		Args: cobra.ExactArgs(2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return joinAndPump(cmd, args[0], "grab", args[1], func() (netdev.Device, error) { return netdev.Grab(args[1]) })
+			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], persist, func() (netdev.Device, error) { return netdev.Grab(args[1]) })
 		}),
 	}
+	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface grabbed when the command ends")
+	return cmd
 }
 
 // joinAndPump connects an interface node to the network at path and pumps
-// frames between them until interrupted. open makes the interface once the
-// node is in, so a refused join leaves no interface behind.
-func joinAndPump(cmd *cobra.Command, path, kind, name string, open func() (netdev.Device, error)) error {
+// frames between them until interrupted. An interface called name that is
+// already a persistent node of the network is taken over; otherwise open
+// makes the interface once the node is in, so a refused join leaves no
+// interface behind.
+func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open func() (netdev.Device, error)) error {
 	n := ipn.NewNode(ipn.Any)
-	defer n.Close()
 	n.SetDescr(strings.TrimSpace(kind + " " + name))
-	if err := n.Connect(path); err != nil {
+	dev, info, err := takeOver(n, path, name)
+	if err == nil && dev == nil {
+		dev, info, err = attachNew(n, path, persist, open)
+	} else if err == nil && persist && !info.Persist {
+		info, err = ipn.SetPersist(info.Name, true)
+	}
+	if err != nil {
+		if dev != nil {
+			dev.Close()
+		}
+		n.Close()
 		return netPathError(path, err)
 	}
 	o, err := n.Options()
 	if err != nil {
+		dev.Close()
+		n.Close()
 		return err
 	}
-	dev, err := open()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d\n", kind, dev.Name(), path, n.Port())
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d%s\n", dev.Kind(), dev.Name(), path, n.Port(), ifaceNote(info))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return netdev.Pump(ctx, dev, n, o.MTU)
+}
+
+// takeOver takes over the persistent interface node called name, if there
+// is one; it returns no device and no error if there is none.
+func takeOver(n *ipn.Node, path, name string) (netdev.Device, ipn.IfaceInfo, error) {
+	if name == "" {
+		return nil, ipn.IfaceInfo{}, nil
+	}
+	// The interface may be in another network namespace by now: ask the
+	// coordinator, which knows its nodes by name.
+	fd, info, err := n.TakeOver(path, name)
+	if errors.Is(err, syscall.ENODEV) {
+		return nil, ipn.IfaceInfo{}, nil // an interface, but not an ipn node
+	}
+	if err != nil {
+		return nil, info, err
+	}
+	dev, err := netdev.FromFD(info.Kind, info.Name, fd)
+	return dev, info, err
+}
+
+// attachNew connects n, makes the interface and hands it to the
+// coordinator.
+func attachNew(n *ipn.Node, path string, persist bool, open func() (netdev.Device, error)) (netdev.Device, ipn.IfaceInfo, error) {
+	if err := n.Connect(path); err != nil {
+		return nil, ipn.IfaceInfo{}, err
+	}
+	dev, err := open()
+	if err != nil {
+		return nil, ipn.IfaceInfo{}, err
+	}
+	info, err := n.AttachInterface(dev.FD(), persist)
+	return dev, info, err
+}
+
+func ifaceNote(info ipn.IfaceInfo) string {
+	if info.Persist {
+		return " (persistent)"
+	}
+	return ""
 }

@@ -8,6 +8,7 @@
 package fdpass
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +18,10 @@ import (
 
 // MaxFDs is the most descriptors one message carries.
 const MaxFDs = 250
+
+// ErrTruncated reports a message longer than the buffer, or with more
+// descriptors than MaxFDs; the descriptors are closed.
+var ErrTruncated = errors.New("fdpass: message truncated")
 
 // Send writes msg with fds attached.
 func Send(c *net.UnixConn, msg []byte, fds ...int) error {
@@ -62,7 +67,7 @@ func Recv(c *net.UnixConn, buf []byte) (int, []int, error) {
 	}
 	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
 		closeAll(fds)
-		return 0, nil, fmt.Errorf("fdpass: message truncated (flags %#x)", flags)
+		return 0, nil, fmt.Errorf("%w (flags %#x)", ErrTruncated, flags)
 	}
 	for _, fd := range fds {
 		unix.CloseOnExec(fd)

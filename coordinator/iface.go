@@ -1,0 +1,352 @@
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ipn/dispatch"
+	"ipn/netdev"
+	"ipn/ring"
+	"ipn/shm"
+)
+
+// iface is an interface node (SPEC §4): a TAP, TUN or grabbed interface
+// whose descriptor a member handed over. The coordinator keeps its own copy
+// of the descriptor for the interface's life, so that a persistent
+// interface outlives the process that made it (D3): the coordinator then
+// pumps its frames itself until a process takes it over.
+//
+// kind, name, index, fd, owner and net are set once; the rest is guarded by
+// net.mu.
+type iface struct {
+	kind, name string
+	index      int
+	fd         int   // the coordinator's copy
+	owner      Creds // who handed it over
+	net        *network
+
+	port    int
+	persist bool
+	pump    *pumpRun // set while the coordinator pumps it
+}
+
+// pumpRun is the coordinator pumping an interface on a port of its own.
+type pumpRun struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when both ways have stopped
+}
+
+func (f *iface) info() *IfaceInfo {
+	return &IfaceInfo{Kind: f.kind, Name: f.name, Index: f.index, Path: f.net.path, Port: f.port,
+		Persist: f.persist, Pumped: f.pump != nil}
+}
+
+// attachIface takes the descriptor of the interface a connected node
+// joined with: the node controls it; the coordinator keeps a copy.
+func (m *node) attachIface(req *Request, in []int) (*Response, error) {
+	if len(in) != 1 {
+		closeFDs(in)
+		return nil, fmt.Errorf("%w: an iface request carries one descriptor, not %d", ErrProtocol, len(in))
+	}
+	fd := in[0]
+	kind, name, index, err := netdev.Identify(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	n := m.net
+	if n == nil || m.port < 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("interface %s: node not connected: %w", name, syscall.ENOTCONN)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if m.iface != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("node already has interface %s: %w", m.iface.name, syscall.EISCONN)
+	}
+	f := &iface{kind: kind, name: name, index: index, fd: fd, owner: m.creds, net: n, port: m.port, persist: req.Persist}
+	s := m.srv
+	s.mu.Lock()
+	if old := s.ifaces[name]; old != nil {
+		s.mu.Unlock()
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s is already a node of %s: %w", name, old.net.path, syscall.EADDRINUSE)
+	}
+	s.ifaces[name] = f
+	s.mu.Unlock()
+	m.iface = f
+	s.log.Info("interface node", "path", n.path, "port", m.port, "kind", kind, "name", name, "persist", req.Persist)
+	return &Response{Iface: f.info()}, nil
+}
+
+// findIface returns the interface node called key, or with index key.
+func (s *Server) findIface(key string) (*iface, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.ifaces[key]; f != nil {
+		return f, nil
+	}
+	if i, err := strconv.Atoi(key); err == nil {
+		for _, f := range s.ifaces {
+			if f.index == i {
+				return f, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%q is no interface node of any network: %w", key, syscall.ENODEV)
+}
+
+// mayControl says whether m may take over or change f: root, or whoever
+// handed it over.
+func (m *node) mayControl(f *iface) error {
+	if m.creds.UID == 0 || m.creds.UID == f.owner.UID {
+		return nil
+	}
+	return fmt.Errorf("interface %s belongs to uid %d: %w", f.name, f.owner.UID, syscall.EPERM)
+}
+
+// takeover connects m to the network of a persistent interface that no
+// process controls, on the interface's port, as its controller; the
+// interface's descriptor goes with the network's, last.
+func (m *node) takeover(req *Request) (*Response, []int, error) {
+	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := m.srv.findIface(req.Iface)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.net != n {
+		return nil, nil, fmt.Errorf("interface %s is a node of %s, not %s: %w", f.name, f.net.path, req.Path, syscall.ENODEV)
+	}
+	if err := m.mayControl(f); err != nil {
+		return nil, nil, err
+	}
+	roles, err := connectRoles(m, st, req.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case n.ended:
+		return nil, nil, fmt.Errorf("%s ended: %w", req.Path, syscall.ECONNREFUSED)
+	case m.net != nil:
+		return nil, nil, fmt.Errorf("node already joined %s: %w", m.net.path, syscall.EISCONN)
+	case f.pump == nil:
+		ctl := n.ports[f.port]
+		return nil, nil, fmt.Errorf("interface %s is controlled by pid %d: %w", f.name, ctl.creds.PID, syscall.EADDRNOTAVAIL)
+	}
+	if err := n.stopPump(f); err != nil {
+		return nil, nil, err
+	}
+	resp := &Response{}
+	fds, err := n.connectAt(m, f.port, roles, req, resp)
+	if err != nil {
+		n.release(f)
+		return nil, nil, err
+	}
+	m.net, m.iface = n, f
+	info := n.info()
+	resp.Net, resp.Iface = &info, f.info()
+	resp.NumFDs++
+	n.notify()
+	m.srv.log.Info("interface taken over", "path", n.path, "port", f.port, "name", f.name, "pid", m.creds.PID)
+	return resp, append(fds, f.fd), nil
+}
+
+// setPersist sets or clears an interface node's persistence (D3).
+// Clearing it while no process controls the interface removes the node,
+// and ends the network if it was the last.
+func (m *node) setPersist(req *Request) (*Response, error) {
+	f, err := m.srv.findIface(req.Iface)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.mayControl(f); err != nil {
+		return nil, err
+	}
+	n := f.net
+	n.mu.Lock()
+	f.persist = req.Persist
+	info := f.info()
+	last := false
+	if !f.persist && f.pump != nil {
+		err = n.stopPump(f)
+		n.release(f)
+		n.notify()
+		last = n.nodes() == 0 && !n.persistent
+		info.Pumped, info.Port = false, -1 // removed
+	}
+	n.mu.Unlock()
+	m.srv.log.Info("interface persistence", "name", f.name, "persist", req.Persist, "uid", m.creds.UID)
+	if last {
+		m.srv.endNet(n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Iface: info}, nil
+}
+
+// orphan handles an interface whose controller left the port it held:
+// free is whether that port was reclaimed. A persistent interface gets
+// pumped by the coordinator, on the same port when it can; any other goes.
+// n.mu must be held.
+func (n *network) orphan(f *iface, free bool) {
+	if !f.persist || n.ended {
+		n.release(f)
+		return
+	}
+	p := f.port
+	if !free {
+		var err error
+		if p, err = n.newPort(AnyPort); err != nil {
+			n.srv.log.Error("persistent interface lost its port", "name", f.name, "err", err)
+			n.release(f)
+			return
+		}
+	}
+	if err := n.startPump(f, p); err != nil {
+		n.srv.log.Error("pump persistent interface", "name", f.name, "err", err)
+		n.release(f)
+	}
+}
+
+// release lets go of an interface node: the coordinator's descriptor is
+// closed, and with the last one a TAP or TUN interface goes and a grabbed
+// interface is given back. n.mu must be held.
+func (n *network) release(f *iface) {
+	s := n.srv
+	s.mu.Lock()
+	if s.ifaces[f.name] == f {
+		delete(s.ifaces, f.name)
+	}
+	s.mu.Unlock()
+	unix.Close(f.fd)
+	s.log.Info("interface node released", "path", n.path, "name", f.name)
+}
+
+// startPump pumps f's frames on port p, free, as the coordinator's own
+// node. n.mu must be held.
+func (n *network) startPump(f *iface, p int) error {
+	dup, err := unix.FcntlInt(uintptr(f.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	dev, err := netdev.FromFD(f.kind, f.name, dup)
+	if err != nil {
+		return err
+	}
+	self := Creds{PID: os.Getpid(), UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	if err := n.ring.OpenPort(p, self.PID, shm.RoleRead|shm.RoleWrite); err != nil {
+		dev.Close()
+		return err
+	}
+	port, err := n.ring.Port(p)
+	if err != nil {
+		dev.Close()
+		return err
+	}
+	// The pump dispatches outside n.mu, so it sees the network's capacity,
+	// not its current number of ports, as members do.
+	capacity := n.ring.Geometry().Ports - 1
+	pp := &pumpPort{port: port, dispatch: dispatch.Func(n.pol, dispatch.NetOf(n.ring, func() int { return capacity }))}
+	ctx, cancel := context.WithCancel(context.Background())
+	run := &pumpRun{cancel: cancel, done: make(chan struct{})}
+	f.port, f.pump = p, run
+	n.ports[p] = &node{srv: n.srv, creds: self, net: n, port: p, roles: shm.RoleRead | shm.RoleWrite,
+		descr: f.kind + " " + f.name + " (pumped by ipnd)", iface: f}
+	n.notify()
+	n.srv.log.Info("pumping persistent interface", "path", n.path, "port", p, "name", f.name)
+	mtu := n.opts.MTU
+	go func() {
+		err := netdev.Pump(ctx, dev, pp, mtu)
+		close(run.done)
+		if ctx.Err() == nil {
+			n.pumpEnded(f, run, err)
+		}
+	}()
+	return nil
+}
+
+// pumpEnded cleans up after a pump that stopped by itself: the interface
+// went away, say.
+func (n *network) pumpEnded(f *iface, run *pumpRun, err error) {
+	n.mu.Lock()
+	last := false
+	if f.pump == run && !n.ended {
+		n.srv.log.Warn("persistent interface stopped", "name", f.name, "err", err)
+		n.stopPump(f)
+		n.release(f)
+		n.notify()
+		last = n.nodes() == 0 && !n.persistent
+	}
+	n.mu.Unlock()
+	if last {
+		n.srv.endNet(n)
+	}
+}
+
+// stopPump stops the coordinator pumping f and frees its port. n.mu must
+// be held.
+func (n *network) stopPump(f *iface) error {
+	run := f.pump
+	if run == nil {
+		return nil
+	}
+	f.pump = nil
+	run.cancel()
+	<-run.done
+	n.ring.MarkDying(f.port)
+	ctx, cancel := context.WithTimeout(context.Background(), reclaimWait)
+	defer cancel()
+	if _, err := n.ring.Reclaim(ctx, f.port, 0); err != nil {
+		// Only the pump used the port, and it has stopped: a failure
+		// here is damage, not a member in a step.
+		return fmt.Errorf("interface %s: reclaim port %d: %w", f.name, f.port, err)
+	}
+	n.ports[f.port] = nil
+	return nil
+}
+
+// pumpPort is the coordinator's port as the node side of a pump.
+type pumpPort struct {
+	port     *ring.Port
+	dispatch func(*ring.Delivery)
+}
+
+var _ netdev.Port = (*pumpPort)(nil)
+
+func (p *pumpPort) Send(b []byte) error {
+	_, err := dispatch.Send(p.port, p.dispatch, b, 0, true, time.Time{})
+	return err
+}
+
+func (p *pumpPort) Recv(b []byte) (int, error) {
+	for {
+		k, info, err := p.port.Recv(b, time.Time{})
+		if err != nil || !info.OOB { // notices are for processes
+			return k, err
+		}
+	}
+}
+
+func (p *pumpPort) TryRecv(b []byte) (int, error) {
+	for {
+		k, info, err := p.port.TryRecv(b)
+		if err != nil || !info.OOB {
+			return k, err
+		}
+	}
+}
+
+func (p *pumpPort) Close() error { p.port.Close(); return nil }
