@@ -63,10 +63,10 @@ func newCharDev(kind, name string, f *os.File) (*charDev, error) {
 	return d, nil
 }
 
-func (d *charDev) Name() string   { return d.name }
-func (d *charDev) Kind() string   { return d.kind }
-func (d *charDev) FD() int        { return control(d.rc) }
-func (d *charDev) Close() error   { return d.f.Close() }
+func (d *charDev) Name() string { return d.name }
+func (d *charDev) Kind() string { return d.kind }
+func (d *charDev) FD() int      { return control(d.rc) }
+func (d *charDev) Close() error { return d.f.Close() }
 
 // ReadBatch reads every frame that is ready, waiting for the first.
 func (d *charDev) ReadBatch(b *Batch) error {
