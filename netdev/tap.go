@@ -2,6 +2,7 @@ package netdev
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -90,6 +91,9 @@ func (d *charDev) readReady(fd uintptr) bool {
 			return b.N > 0
 		case err != nil:
 			d.rerr = err
+			return true
+		case n == 0: // the other end is gone: no frame is empty
+			d.rerr = io.EOF
 			return true
 		}
 		b.Lens[b.N] = n
