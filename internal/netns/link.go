@@ -129,3 +129,9 @@ func (n *NS) Adopt(from *NS, name, cidr string) error {
 	}
 	return n.Up(name)
 }
+
+// Has reports whether n has a link called name.
+func (n *NS) Has(name string) bool {
+	_, err := n.nl.LinkByName(name)
+	return err == nil
+}
