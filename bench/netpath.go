@@ -228,5 +228,5 @@ func BuildIPN(dir string) (string, error) {
 // NetPaths are the paths RunNetPaths compares: ipn first (the subject),
 // with the ipn command at bin, then its baselines.
 func NetPaths(bin string) []NetPath {
-	return []NetPath{IPNSwitch{Bin: bin, Create: []string{"--pool", "256"}}, Bridge{}, VDE{}}
+	return []NetPath{IPNSwitch{Bin: bin, Create: []string{"--lossless", "--pool", "256"}}, Bridge{}, VDE{}}
 }

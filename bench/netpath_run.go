@@ -88,7 +88,7 @@ func RunNetPaths(ctx context.Context, paths []NetPath, o NetPathOptions) (*NetRe
 	}
 	defer host.Close()
 	var u undo
-	defer u.run()
+	defer func() { u.run() }() // not defer u.run(): that would take u as it is now, empty
 	var js []joined
 	tag := fmt.Sprintf("ipb%d", os.Getpid()%10000)
 	for i, p := range paths {
@@ -122,7 +122,7 @@ func RunNetPaths(ctx context.Context, paths []NetPath, o NetPathOptions) (*NetRe
 			if err != nil {
 				return nil, fmt.Errorf("%s, round %d: %w", js[i].path.Name(), r+1, err)
 			}
-			progress(o.Progress, "round %d %-12s %8.0f Mbit/s %5d retransmits, ping p50 %v\n", r+1, js[i].path.Name(), run.Bps/1e6, run.Retransmits, run.RTT)
+			progress(o.Progress, "round %d %-12s %8.0f Mbit/s %5d retransmits, ping p50 %v", r+1, js[i].path.Name(), run.Bps/1e6, run.Retransmits, run.RTT)
 			res.Series[i].Runs = append(res.Series[i].Runs, run)
 		}
 	}
