@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ipn/internal/netns"
+	"ipn/internal/netns/netnstest"
 	"ipn/internal/probe"
 )
 
@@ -34,32 +35,6 @@ func needNetAdmin(t *testing.T, tools ...string) {
 // nsTag is a prefix for the names of the namespaces and links a test makes,
 // unique to this process and short enough for interface names (15 bytes).
 func nsTag(kind string) string { return fmt.Sprintf("ipnt%d%s", os.Getpid()%10000, kind) }
-
-// newNS makes a network namespace that is deleted at the test's end.
-func newNS(t *testing.T, name string) *netns.NS {
-	t.Helper()
-	ns, err := netns.New(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ns.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return ns
-}
-
-// hostNS is the test process's own namespace, where ipn makes interfaces.
-func hostNS(t *testing.T) *netns.NS {
-	t.Helper()
-	h, err := netns.Host()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
 
 var nodePort = regexp.MustCompile(` on .*, port (\d+)\n`)
 
@@ -99,8 +74,8 @@ type hostOn struct {
 func plugNS(t *testing.T, path, kind, name, dev, cidr string) hostOn {
 	t.Helper()
 	port := startNode(t, kind, path, "--name", dev)
-	ns := newNS(t, name)
-	if err := ns.Adopt(hostNS(t), dev, cidr); err != nil {
+	ns := netnstest.New(t, name)
+	if err := ns.Adopt(netnstest.Host(t), dev, cidr); err != nil {
 		t.Fatal(err)
 	}
 	return hostOn{ns: ns, dev: dev, port: port}

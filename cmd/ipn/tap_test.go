@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"ipn/internal/netns/netnstest"
 )
 
 // TestTapPing joins two network namespaces through an ipn switch network,
@@ -52,8 +54,8 @@ func TestGrabPing(t *testing.T) {
 	path := newNet(t, "--policy", "switch", "--lossless", "--pool", "64")
 	tag := nsTag("gr")
 	vethHost, vethNS := tag+"h", tag+"n"
-	host := hostNS(t)
-	nsA := newNS(t, tag+"-0")
+	host := netnstest.Host(t)
+	nsA := netnstest.New(t, tag+"-0")
 	if err := host.AddVeth(vethHost, vethNS); err != nil {
 		t.Fatal(err)
 	}

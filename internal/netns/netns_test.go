@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ipn/internal/netns"
+	"ipn/internal/netns/netnstest"
 	"ipn/internal/probe"
 )
 
@@ -18,31 +19,6 @@ func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: makes network namespaces and links")
 	}
-}
-
-// newNS makes a namespace the test deletes at its end.
-func newNS(t *testing.T, name string) *netns.NS {
-	t.Helper()
-	ns, err := netns.New(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ns.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return ns
-}
-
-func hostNS(t *testing.T) *netns.NS {
-	t.Helper()
-	h, err := netns.Host()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
 }
 
 func threadNS(t *testing.T) string {
@@ -63,9 +39,9 @@ func TestVethVLANBridge(t *testing.T) {
 		t.Skip("needs ping (Debian's iputils-ping)")
 	}
 	before := threadNS(t)
-	host := hostNS(t)
+	host := netnstest.Host(t)
 	tag := fmt.Sprintf("nst%d", os.Getpid()%10000)
-	a, b := newNS(t, tag+"a"), newNS(t, tag+"b")
+	a, b := netnstest.New(t, tag+"a"), netnstest.New(t, tag+"b")
 	if err := a.AddVeth("va", "vb"); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +74,7 @@ func TestVethVLANBridge(t *testing.T) {
 	}
 
 	// A bridge in the host with one veth end of c and one of b.
-	c := newNS(t, tag+"c")
+	c := netnstest.New(t, tag+"c")
 	br := tag + "br"
 	if err := host.AddBridge(br); err != nil {
 		t.Fatal(err)
