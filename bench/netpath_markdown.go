@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// The network-path section of RESULTS.md lies between these markers, so
+// that its writer (TestWriteNetResults) and the matrix's (TestWriteResults)
+// each replace only their own part.
+const (
+	netSectionBegin = "<!-- netpath:begin -->"
+	netSectionEnd   = "<!-- netpath:end -->"
+)
+
+// NetResultsCommand is the command that writes the network-path section.
+const NetResultsCommand = "go test ./bench/ -run '^TestWriteNetResults$' -v -netresults=RESULTS.md"
+
+// withSection returns doc with the text between the markers replaced by
+// section (markers included), or with section appended when doc has none.
+func withSection(doc []byte, section string) []byte {
+	i := bytes.Index(doc, []byte(netSectionBegin))
+	j := bytes.Index(doc, []byte(netSectionEnd))
+	if i < 0 || j < i {
+		out := bytes.TrimRight(doc, "\n")
+		if len(out) > 0 {
+			out = append(out, "\n\n"...)
+		}
+		return append(append(out, section...), '\n')
+	}
+	out := append([]byte{}, doc[:i]...)
+	out = append(out, section...)
+	return append(out, doc[j+len(netSectionEnd):]...)
+}
+
+// sectionOf returns the network-path section of doc, markers included, or
+// "" when it has none.
+func sectionOf(doc []byte) string {
+	i := bytes.Index(doc, []byte(netSectionBegin))
+	j := bytes.Index(doc, []byte(netSectionEnd))
+	if i < 0 || j < i {
+		return ""
+	}
+	return string(doc[i : j+len(netSectionEnd)])
+}
+
+// WriteMarkdown writes res as the network-path section of RESULTS.md,
+// between its markers.
+func (res *NetResults) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	o := res.Options
+	fmt.Fprintf(&b, "%s\n## Network paths: ipn switch, Linux bridge, vde_switch\n\n", netSectionBegin)
+	fmt.Fprintf(&b, "Written by `%s` (package bench, RunNetPaths) as root; do not edit by hand.\n\n", NetResultsCommand)
+	fmt.Fprintf(&b, "Two network namespaces per path, real traffic: an iperf3 TCP test of %v from the first to the second, "+
+		"then %d pings 10 ms apart, in each of %s; the paths take turns, the order rotating by one each round, after a discarded warm-up. "+
+		"Figures are medians over the rounds, \"(a–b)\" the lowest and highest; ratios are taken round by round, then their median. "+
+		"Every run was checked: iperf3 ended without error with bytes received, and every ping was answered.\n\n",
+		o.Duration, o.Pings, plural(o.Rounds, "round", "rounds"))
+	m := res.Machine
+	fmt.Fprintf(&b, "Machine: %s, %d CPUs, kernel %s, %s, %s; wall time %v, steal %.1f%%.\n\n",
+		m.CPU, m.CPUs, m.Kernel, m.GoVersion, m.Date.Format("2006-01-02 15:04 UTC"), res.Wall, 100*res.Steal)
+	for _, s := range res.Series {
+		fmt.Fprintf(&b, "- **%s**: %s.\n", s.Path, s.Setup)
+	}
+	b.WriteString("\nWhat the paths do per frame: the Linux bridge forwards inside the kernel, and veth pairs hand over TCP's " +
+		"segmentation-offloaded packets (up to 64 KiB) whole. vde_switch and ipn move every frame (at most 1514 bytes here) " +
+		"through TAP file descriptors in user space: vde_switch reads it from one TAP and writes it to the other in one process; " +
+		"with ipn, the sender's ipn tap process reads it and puts it on the network, and the receiver's ipn tap process takes it " +
+		"off and writes it, a second process and a wake-up on the way.\n\n")
+	tableHead(&b, []string{"path", "iperf3 TCP throughput", "ping round trip (p50)", "retransmits (median)"})
+	for _, s := range res.Series {
+		retr := statOf(metricOf(s.Runs, func(r NetRun) float64 { return float64(r.Retransmits) }))
+		tableRow(&b, []string{s.Path, fmtStat(s.Bps, gbitUnit, true), fmtStat(s.RTT, nsUnit, true), fmt.Sprint(retr.Median)})
+	}
+	b.WriteString("\n")
+	tableHead(&b, []string{"ratio", "throughput (above 1: subject faster)", "round trip (below 1: subject faster)"})
+	for _, s := range res.Series[1:] {
+		subj := res.Series[0].Path
+		tableRow(&b, []string{subj + " ÷ " + s.Path,
+			fmtRatioStat(res.ratio(s.Path, metricNetBps), true), fmtRatioStat(res.ratio(s.Path, metricNetRTT), true)})
+	}
+	b.WriteString("\n")
+	res.writeTargets(&b)
+	fmt.Fprintf(&b, "%s", netSectionEnd)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeTargets says whether the issue's targets were met: throughput at
+// least 3× vde_switch's and within 2× of the Linux bridge's.
+func (res *NetResults) writeTargets(b *strings.Builder) {
+	subj := res.Series[0].Path
+	for _, t := range []struct {
+		base string
+		want float64
+		text string
+	}{{VDE{}.Name(), 3, "at least 3× vde_switch's throughput"}, {Bridge{}.Name(), 0.5, "within 2× of the Linux bridge's throughput"}} {
+		r := res.ratio(t.base, metricNetBps)
+		if r == nil || r.N == 0 {
+			continue
+		}
+		verdict := "met"
+		if r.Median < t.want {
+			verdict = "**not met**"
+		}
+		fmt.Fprintf(b, "- Target, %s %s: %s (median ratio %s×).\n", subj, t.text, verdict, fmtRatio(r.Median))
+	}
+	b.WriteString("\n")
+}
+
+// gbitUnit shows bits per second in Gbit/s or Mbit/s.
+func gbitUnit(x float64) unit {
+	if x >= 1e9 {
+		return unit{1e9, " Gbit/s"}
+	}
+	return unit{1e6, " Mbit/s"}
+}
+
+// keepNetSection returns md, a new RESULTS.md from the matrix, with the
+// network-path section of the file at path carried over, if it has one.
+func keepNetSection(path string, md []byte) []byte {
+	old, err := os.ReadFile(path)
+	if sec := sectionOf(old); err == nil && sec != "" {
+		return withSection(md, sec)
+	}
+	return md
+}

@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	netResultsPath = flag.String("netresults", "", "TestWriteNetResults: run the network-path benchmark and write its section of this Markdown file (a relative path is in bench/)")
+	netResultsJSON = flag.String("netresults-json", "", "TestWriteNetResults: also write the figures as JSON to this file")
+	netRounds      = flag.Int("netrounds", 3, "TestWriteNetResults: rounds of every path")
+)
+
+// needNetPaths skips a test unless it runs as root with the programs the
+// network paths use, and returns them built or found.
+func needNetPaths(t *testing.T) []NetPath {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: makes network namespaces, bridges and TAP interfaces")
+	}
+	for _, tool := range []string{"iperf3", "ping", "vde_switch"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (Debian's iperf3, iputils-ping and vde2; .ci/run installs them)", tool)
+		}
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skipf("needs /dev/net/tun: %v", err)
+	}
+	bin, err := BuildIPN(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NetPaths(bin)
+}
+
+// TestNetPathsCarryTraffic runs every network path once, briefly: each
+// carries an iperf3 transfer and answers every ping. It checks the
+// benchmark, not speed.
+func TestNetPathsCarryTraffic(t *testing.T) {
+	paths := needNetPaths(t)
+	res, err := RunNetPaths(t.Context(), paths, NetPathOptions{Rounds: 1, Duration: time.Second, Pings: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Series {
+		if len(s.Runs) != 1 || s.Runs[0].Bps <= 0 || s.Runs[0].RTT <= 0 {
+			t.Errorf("%s: got runs %+v, want one with throughput and a round trip", s.Path, s.Runs)
+		}
+	}
+	var md bytes.Buffer
+	if err := res.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(md.String(), netSectionBegin) || !strings.HasSuffix(md.String(), netSectionEnd) {
+		t.Errorf("the section is not between its markers:\n%s", md.String())
+	}
+}
+
+// TestWriteNetResults runs the network-path benchmark (RunNetPaths) and
+// writes its section of RESULTS.md, leaving the rest of the file as it is.
+// It runs only when asked for with -netresults; see NetResultsCommand.
+func TestWriteNetResults(t *testing.T) {
+	if *netResultsPath == "" {
+		t.Skipf("runs the network-path benchmark only when asked: %s", NetResultsCommand)
+	}
+	paths := needNetPaths(t)
+	res, err := RunNetPaths(t.Context(), paths, NetPathOptions{Rounds: *netRounds, Progress: os.Stdout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := res.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.ReadFile(*netResultsPath)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*netResultsPath, withSection(old, md.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.Write(md.Bytes())
+	if *netResultsJSON != "" {
+		js, err := json.MarshalIndent(res, "", "\t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(*netResultsJSON, append(js, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestWithSection(t *testing.T) {
+	sec := netSectionBegin + "\nnew\n" + netSectionEnd
+	for _, c := range []struct{ doc, want string }{
+		{"", sec + "\n"},
+		{"# Results\n\nmatrix\n", "# Results\n\nmatrix\n\n" + sec + "\n"},
+		{"a\n" + netSectionBegin + "\nold\n" + netSectionEnd + "\nb\n", "a\n" + sec + "\nb\n"},
+	} {
+		if got := string(withSection([]byte(c.doc), sec)); got != c.want {
+			t.Errorf("withSection(%q): got %q, want %q", c.doc, got, c.want)
+		}
+		if got := sectionOf(withSection([]byte(c.doc), sec)); got != sec {
+			t.Errorf("sectionOf after withSection(%q): got %q, want %q", c.doc, got, sec)
+		}
+	}
+}

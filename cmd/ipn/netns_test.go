@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ipn/internal/probe"
+)
+
+// switchNet makes an ipn switch network with room for TCP's bursts.
+func switchNet(t *testing.T) string {
+	return newNet(t, "--policy", "switch", "--pool", "256")
+}
+
+// plugHosts puts one TAP node per address on the network at path, each in
+// a namespace of its own; the addresses are 10.<subnet>.0.<host>/24.
+func plugHosts(t *testing.T, path, tag string, subnet int, hosts ...int) []hostOn {
+	t.Helper()
+	var on []hostOn
+	for i, h := range hosts {
+		on = append(on, plugNS(t, path, "tap", fmt.Sprintf("%s-%d", tag, i), fmt.Sprintf("%s%c", tag, 'a'+i),
+			fmt.Sprintf("10.%d.0.%d/24", subnet, h)))
+	}
+	return on
+}
+
+// setPort runs ipn port PATH PORT with the given settings.
+func setPort(t *testing.T, path string, port int, settings ...string) {
+	t.Helper()
+	mustIPN(t, nil, append([]string{"port", path, fmt.Sprint(port)}, settings...)...)
+}
+
+// TestNetnsThreeTaps joins three namespaces, each by a TAP node, on one ipn
+// switch network: every one pings every other, and an iperf3 TCP transfer
+// from the first to the third completes.
+func TestNetnsThreeTaps(t *testing.T) {
+	needNetAdmin(t, "iperf3")
+	path := switchNet(t)
+	hosts := plugHosts(t, path, nsTag("3t"), 219, 1, 2, 3)
+	for i, from := range hosts {
+		for j := range hosts {
+			if i != j {
+				mustPing(t, from.ns, fmt.Sprintf("10.219.0.%d", j+1), "on the switch")
+			}
+		}
+	}
+	if st := mustIPN(t, nil, "stat", path); !strings.Contains(st, "MAC table (3)") {
+		t.Errorf("the switch did not learn the three hosts:\n%s", st)
+	}
+
+	srv, err := probe.StartIperfServer(hosts[2].ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	r, err := probe.Iperf(hosts[0].ns, "10.219.0.3", 2*time.Second)
+	if err != nil {
+		t.Fatalf("iperf3 across the switch: %v\nserver: %s", err, srv.Close())
+	}
+	if r.ReceivedBytes <= 0 {
+		t.Fatalf("iperf3 across the switch: the server received %d bytes, want some", r.ReceivedBytes)
+	}
+	t.Logf("iperf3: %d bytes sent, %d received, %.0f Mbit/s, %d retransmits",
+		r.SentBytes, r.ReceivedBytes, r.ReceivedBps/1e6, r.Retransmits)
+}
+
+// TestVlanIsolation puts two namespaces on access ports of VLAN 10 and a
+// third on VLAN 20, all in one subnet: the two on VLAN 10 reach each
+// other, and neither reaches the third.
+func TestVlanIsolation(t *testing.T) {
+	needNetAdmin(t)
+	path := switchNet(t)
+	hosts := plugHosts(t, path, nsTag("vl"), 220, 1, 2, 3)
+	for i, vlan := range []int{10, 10, 20} {
+		setPort(t, path, hosts[i].port, "--access", fmt.Sprint(vlan))
+	}
+	mustPing(t, hosts[0].ns, "10.220.0.2", "to the same VLAN")
+	for _, p := range []struct {
+		from int
+		addr string
+	}{{0, "10.220.0.3"}, {1, "10.220.0.3"}, {2, "10.220.0.1"}} {
+		if r, ok := ping(t, hosts[p.from].ns, p.addr); r.Received > 0 || ok {
+			t.Errorf("ping %s from %s crossed VLANs: %d of %d answered\n%s", p.addr, hosts[p.from].ns, r.Received, r.Sent, r.Output)
+		}
+	}
+}
+
+// trunkSetup plugs a namespace into a trunk port of VLAN 100 (no native
+// VLAN) and two hosts into access ports, of VLAN 100 (10.<subnet>.0.2) and
+// of VLAN 1 (10.<subnet>.0.3). The trunk's interface is up, without address.
+func trunkSetup(t *testing.T, tag string, subnet int) (trunk hostOn, access []hostOn) {
+	t.Helper()
+	path := switchNet(t)
+	trunk = plugNS(t, path, "tap", tag+"-t", tag+"t", "")
+	setPort(t, path, trunk.port, "--trunk", "0:100")
+	access = plugHosts(t, path, tag, subnet, 2, 3)
+	setPort(t, path, access[0].port, "--access", "100")
+	return trunk, access
+}
+
+// TestTrunkVLANSubinterface pings from a VLAN subinterface (TAP.100) in a
+// namespace on a trunk port to a host on an access port of VLAN 100.
+func TestTrunkVLANSubinterface(t *testing.T) {
+	needNetAdmin(t)
+	trunk, _ := trunkSetup(t, nsTag("ts"), 221)
+	sub, err := trunk.ns.AddVLAN(trunk.dev, 100)
+	if errors.Is(err, syscall.EOPNOTSUPP) {
+		t.Skipf("needs VLAN subinterfaces, which this kernel lacks (CONFIG_VLAN_8021Q); TestTrunkTaggedFrames covers the trunk without them: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trunk.ns.AddAddr(sub, "10.221.0.1/24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := trunk.ns.Up(sub); err != nil {
+		t.Fatal(err)
+	}
+	mustPing(t, trunk.ns, "10.221.0.2", "from "+sub+" over the trunk")
+}
+
+// TestTrunkTaggedFrames sends ARP requests through a trunk port from a raw
+// socket in its namespace, so that it needs no 802.1Q support in the
+// kernel: one tagged for VLAN 100 is answered, tagged 100, by the host on
+// VLAN 100 (and not by the one on VLAN 1); an untagged one is not answered,
+// the trunk having no native VLAN.
+func TestTrunkTaggedFrames(t *testing.T) {
+	needNetAdmin(t)
+	trunk, _ := trunkSetup(t, nsTag("tt"), 222)
+	me := netip.MustParseAddr("10.222.0.1")
+	for _, c := range []struct {
+		vlan   int
+		target string
+		answer bool
+	}{{100, "10.222.0.2", true}, {100, "10.222.0.3", false}, {0, "10.222.0.2", false}, {0, "10.222.0.3", false}} {
+		r, err := probe.ARP(trunk.ns, trunk.dev, c.vlan, me, netip.MustParseAddr(c.target), 2*time.Second)
+		switch {
+		case c.answer && err != nil:
+			t.Errorf("ARP for %s tagged %d over the trunk: %v", c.target, c.vlan, err)
+		case c.answer && r.VLAN != c.vlan:
+			t.Errorf("ARP for %s tagged %d: the reply came tagged %d, want %d", c.target, c.vlan, r.VLAN, c.vlan)
+		case !c.answer && !errors.Is(err, probe.ErrNoReply):
+			t.Errorf("ARP for %s tagged %d: got reply %+v, err %v; want no reply", c.target, c.vlan, r, err)
+		}
+	}
+}
