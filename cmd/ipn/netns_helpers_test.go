@@ -36,12 +36,19 @@ func needNetAdmin(t *testing.T, tools ...string) {
 // unique to this process and short enough for interface names (15 bytes).
 func nsTag(kind string) string { return fmt.Sprintf("ipnt%d%s", os.Getpid()%10000, kind) }
 
-var nodePort = regexp.MustCompile(` on .*, port (\d+)\n`)
+var nodePort = regexp.MustCompile(` on .*, port (\d+)`)
 
 // startNode starts an interface node (ipn tap, tun or grab with args),
 // killed at the test's end, and waits until it has joined and opened its
 // interface: it then prints "KIND NAME on PATH, port N". It returns N.
 func startNode(t *testing.T, args ...string) int {
+	t.Helper()
+	_, _, port := startNodeCmd(t, args...)
+	return port
+}
+
+// startNodeCmd is startNode that also returns the process and its output.
+func startNodeCmd(t *testing.T, args ...string) (*exec.Cmd, *netns.Buffer, int) {
 	t.Helper()
 	cmd := ipnCmd(t, args...)
 	out := &netns.Buffer{}
@@ -53,7 +60,7 @@ func startNode(t *testing.T, args ...string) int {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if m := nodePort.FindStringSubmatch(out.String()); m != nil {
 			port, _ := strconv.Atoi(m[1])
-			return port
+			return cmd, out, port
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("ipn %v never said it joined: %s", args, out.String())

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"ipn/internal/netns/netnstest"
 )
 
 // TestTapPersist: a persistent TAP node and its traffic survive the
@@ -17,38 +16,18 @@ import (
 func TestTapPersist(t *testing.T) {
 	needNetAdmin(t)
 	path := newNet(t, "--policy", "switch", "--lossless", "--pool", "64")
-	tag := fmt.Sprintf("%dps", os.Getpid()%10000)
-	nsA, nsB := "ipnt"+tag+"-0", "ipnt"+tag+"-1"
-	devA, devB := "ipnt"+tag+"a", "ipnt"+tag+"b"
-	start := func(args ...string) (*exec.Cmd, *lockedBuffer) {
-		cmd := ipnCmd(t, args...)
-		out := &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		return cmd, out
-	}
-	maker, mout := start("tap", path, "--name", devA, "--persist")
-	_, bout := start("tap", path, "--name", devB)
-	waitIface(t, devA, mout)
-	waitIface(t, devB, bout)
+	tag := nsTag("ps")
+	devA := tag + "a"
+	maker, _, _ := startNodeCmd(t, "tap", path, "--name", devA, "--persist")
 	t.Cleanup(func() { runIPN(t, nil, "unpersist", devA) })
-	for i, ns := range []string{nsA, nsB} {
-		dev := []string{devA, devB}[i]
-		sh(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-		sh(t, "ip", "link", "set", dev, "netns", ns)
-		sh(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("10.216.0.%d/24", i+1), "dev", dev)
-		sh(t, "ip", "-n", ns, "link", "set", dev, "up")
+	nsA := netnstest.New(t, tag+"-0")
+	if err := nsA.Adopt(netnstest.Host(t), devA, "10.216.0.1/24"); err != nil {
+		t.Fatal(err)
 	}
+	plugNS(t, path, "tap", tag+"-1", tag+"b", "10.216.0.2/24")
 	ping := func(when string) {
 		t.Helper()
-		out, err := exec.Command("ip", "netns", "exec", nsA, "ping", "-c", "3", "-W", "5", "10.216.0.2").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), " 0% packet loss") {
-			t.Fatalf("ping %s: %v\n%s\nstat:\n%s", when, err, out, mustIPN(t, nil, "stat", path))
-		}
+		mustPing(t, nsA, "10.216.0.2", when+"\nstat:\n"+mustIPN(t, nil, "stat", path))
 	}
 	ping("with both processes running")
 
@@ -57,8 +36,7 @@ func TestTapPersist(t *testing.T) {
 	waitStat(t, path, devA+" (index", "pumped by ipnd")
 	ping("after the process that made the interface was killed")
 
-	taker, tout := start("tap", path, "--name", devA)
-	waitOutput(t, tout, "tap "+devA+" on ")
+	taker, tout, _ := startNodeCmd(t, "tap", path, "--name", devA)
 	if !strings.Contains(tout.String(), "(persistent)") {
 		t.Errorf("take-over did not say the interface is persistent: %q", tout.String())
 	}
@@ -82,8 +60,8 @@ func TestTapPersist(t *testing.T) {
 	if out := mustIPN(t, nil, "unpersist", devA); !strings.Contains(out, "removed") {
 		t.Errorf("unpersist of a pumped interface said %q", out)
 	}
-	if out, err := exec.Command("ip", "-n", nsA, "link", "show", devA).CombinedOutput(); err == nil {
-		t.Errorf("%s still exists after unpersist:\n%s", devA, out)
+	if nsA.Has(devA) {
+		t.Errorf("%s still exists in %s after unpersist", devA, nsA)
 	}
 	if st := mustIPN(t, nil, "stat", path); strings.Contains(st, devA) {
 		t.Errorf("stat still shows %s:\n%s", devA, st)
@@ -112,15 +90,4 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
-}
-
-// waitOutput waits until a process has printed want.
-func waitOutput(t *testing.T, out *lockedBuffer, want string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(out.String(), want) {
-			return
-		}
-	}
-	t.Fatalf("never printed %q: %s", want, out.String())
 }
