@@ -5,11 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"ipn/coordinator"
 	"ipn/internal/netns"
+	"ipn/netdev"
 )
 
 // A NetPath joins two network namespaces on one Ethernet segment: the
@@ -226,7 +228,9 @@ func BuildIPN(dir string) (string, error) {
 }
 
 // NetPaths are the paths RunNetPaths compares: ipn first (the subject),
-// with the ipn command at bin, then its baselines.
+// with the ipn command at bin, then its baselines. The ipn network's MTU
+// carries 64 KiB TCP segments, so its TAP nodes use segmentation offload,
+// as veth pairs on a bridge do; vde_switch has no such mode.
 func NetPaths(bin string) []NetPath {
-	return []NetPath{IPNSwitch{Bin: bin, Create: []string{"--lossless", "--pool", "256"}}, Bridge{}, VDE{}}
+	return []NetPath{IPNSwitch{Bin: bin, Create: []string{"--lossless", "--pool", "256", "--mtu", strconv.Itoa(netdev.OffloadMTU)}}, Bridge{}, VDE{}}
 }

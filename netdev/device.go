@@ -28,6 +28,9 @@ type Device interface {
 	// refuses because its link is down is dropped, as a switch port that
 	// is down drops it.
 	WriteBatch(b *Batch) error
+	// Headroom is the bytes a batch keeps before each frame for the
+	// device's own header.
+	Headroom() int
 	// FD is the interface's descriptor, to hand to the coordinator; valid
 	// until Close.
 	FD() int
@@ -35,15 +38,20 @@ type Device interface {
 }
 
 // Batch is a set of frame buffers that a device fills or empties at once.
+// Each buffer has Head bytes for the device's header, then room for the
+// largest frame.
 type Batch struct {
-	Bufs [][]byte // each the size of the largest frame
-	Lens []int    // Lens[i] is the length of frame i
+	Bufs [][]byte // header room and frame, each
+	Lens []int    // Lens[i] is the length of frame i, header not counted
 	N    int      // frames in use
+	Head int      // header room before each frame
 }
 
-// NewBatch allocates a batch of n buffers of size bytes each.
-func NewBatch(n, size int) *Batch {
-	b := &Batch{Bufs: make([][]byte, n), Lens: make([]int, n)}
+// NewBatch allocates a batch of n buffers for frames of up to size bytes,
+// each after head bytes of header room.
+func NewBatch(n, size, head int) *Batch {
+	b := &Batch{Bufs: make([][]byte, n), Lens: make([]int, n), Head: head}
+	size += head
 	mem := make([]byte, n*size)
 	for i := range b.Bufs {
 		b.Bufs[i] = mem[i*size : (i+1)*size : (i+1)*size]
@@ -52,11 +60,17 @@ func NewBatch(n, size int) *Batch {
 }
 
 // Frame returns frame i of the batch.
-func (b *Batch) Frame(i int) []byte { return b.Bufs[i][:b.Lens[i]] }
+func (b *Batch) Frame(i int) []byte { return b.Bufs[i][b.Head : b.Head+b.Lens[i]] }
 
-// linkDown reports a write refused because the interface is down.
-func linkDown(err error) bool {
-	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENETDOWN) || errors.Is(err, syscall.ENXIO)
+// Room returns buffer i's room for a frame.
+func (b *Batch) Room(i int) []byte { return b.Bufs[i][b.Head:] }
+
+// dropped reports a write the interface refused for this frame alone: its
+// link is down, as a switch port that is down drops frames, or the frame is
+// longer than it takes.
+func dropped(err error) bool {
+	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENETDOWN) || errors.Is(err, syscall.ENXIO) ||
+		errors.Is(err, syscall.EMSGSIZE)
 }
 
 // FromFD wraps the descriptor of an interface node of the given kind and

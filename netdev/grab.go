@@ -71,9 +71,10 @@ func newPacketDev(name string, f *os.File) (*packetDev, error) {
 	return d, nil
 }
 
-func (d *packetDev) Name() string { return d.name }
-func (d *packetDev) Kind() string { return KindGrab }
-func (d *packetDev) FD() int      { return control(d.rc) }
+func (d *packetDev) Name() string  { return d.name }
+func (d *packetDev) Kind() string  { return KindGrab }
+func (d *packetDev) FD() int       { return control(d.rc) }
+func (d *packetDev) Headroom() int { return 0 }
 
 // Close gives the interface back (the kernel drops promiscuous mode with
 // the last descriptor of the socket).
@@ -120,7 +121,7 @@ func (d *packetDev) WriteBatch(b *Batch) error {
 		switch err := d.tx.err; {
 		case err == nil:
 			sent += d.tx.done
-		case linkDown(err):
+		case dropped(err):
 			sent++ // the frame at the head was refused: drop it
 		default:
 			return err

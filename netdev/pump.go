@@ -48,11 +48,11 @@ func Pump(ctx context.Context, dev Device, node Port, mtu int) error {
 	wg.Add(2)
 	go func() { // interface → network
 		defer wg.Done()
-		stop(toNetwork(dev, node, NewBatch(BatchSize, mtu)))
+		stop(toNetwork(dev, node, NewBatch(BatchSize, mtu, dev.Headroom())))
 	}()
 	go func() { // network → interface
 		defer wg.Done()
-		stop(toInterface(dev, node, NewBatch(BatchSize, mtu)))
+		stop(toInterface(dev, node, NewBatch(BatchSize, mtu, dev.Headroom())))
 	}()
 	wg.Wait()
 	if ctx.Err() != nil || closedErr(first) {
@@ -76,13 +76,13 @@ func toNetwork(dev Device, node Port, b *Batch) error {
 
 func toInterface(dev Device, node Port, b *Batch) error {
 	for {
-		n, err := node.Recv(b.Bufs[0])
+		n, err := node.Recv(b.Room(0))
 		if err != nil {
 			return err
 		}
 		b.Lens[0], b.N = n, 1
 		for b.N < len(b.Bufs) {
-			n, err := node.TryRecv(b.Bufs[b.N])
+			n, err := node.TryRecv(b.Room(b.N))
 			if errors.Is(err, syscall.EAGAIN) {
 				break
 			}

@@ -18,6 +18,8 @@ type charDev struct {
 	kind, name string
 	f          *os.File
 	rc         syscall.RawConn
+	vnet       bool // frames come and go after a virtio-net header (offload)
+	linkMTU    int  // for segmenting, with vnet
 
 	// The read callback and its state, made once so that reads do not
 	// allocate: ReadBatch is for one goroutine at a time.
@@ -59,7 +61,11 @@ func newCharDev(kind, name string, f *os.File) (*charDev, error) {
 		f.Close()
 		return nil, fmt.Errorf("netdev: %s %s: %w", kind, name, err)
 	}
-	d := &charDev{kind: kind, name: name, f: f, rc: rc}
+	d := &charDev{kind: kind, name: name, f: f, rc: rc, linkMTU: defaultLinkMTU}
+	d.vnet = hasVnetHdr(control(rc))
+	if ifc, err := net.InterfaceByName(name); err == nil && ifc.MTU > 0 {
+		d.linkMTU = ifc.MTU
+	}
 	d.readFn = d.readReady
 	return d, nil
 }
@@ -67,6 +73,13 @@ func newCharDev(kind, name string, f *os.File) (*charDev, error) {
 func (d *charDev) Name() string { return d.name }
 func (d *charDev) Kind() string { return d.kind }
 func (d *charDev) FD() int      { return control(d.rc) }
+
+func (d *charDev) Headroom() int {
+	if d.vnet {
+		return vnetHdrLen
+	}
+	return 0
+}
 func (d *charDev) Close() error { return d.f.Close() }
 
 // ReadBatch reads every frame that is ready, waiting for the first.
@@ -95,18 +108,27 @@ func (d *charDev) readReady(fd uintptr) bool {
 		case n == 0: // the other end is gone: no frame is empty
 			d.rerr = io.EOF
 			return true
+		case n <= b.Head:
+			continue // a header with no frame: nothing to carry
 		}
-		b.Lens[b.N] = n
+		b.Lens[b.N] = n - b.Head
+		if d.vnet {
+			complete(b.Frame(b.N), b.Bufs[b.N][:b.Head])
+		}
 		b.N++
 	}
 	return true
 }
 
 // WriteBatch writes the frames one by one: a TUN/TAP descriptor takes one
-// frame per write.
+// frame per write. With offload, each goes after its header, and a frame
+// too long for the link that cannot be segmented is dropped.
 func (d *charDev) WriteBatch(b *Batch) error {
 	for i := 0; i < b.N; i++ {
-		if _, err := d.f.Write(b.Frame(i)); err != nil && !linkDown(err) {
+		if d.vnet && !segmentHeader(b.Bufs[i][:b.Head], b.Frame(i), d.linkMTU) {
+			continue
+		}
+		if _, err := d.f.Write(b.Bufs[i][:b.Head+b.Lens[i]]); err != nil && !dropped(err) {
 			return err
 		}
 	}

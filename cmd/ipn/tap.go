@@ -52,11 +52,16 @@ needs CAP_NET_ADMIN.`
 		Example: example,
 		Args:    onePath,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			open := netdev.NewTAP
-			if kind == netdev.KindTUN {
-				open = netdev.NewTUN
+			open := func(mtu int) (netdev.Device, error) {
+				switch {
+				case kind == netdev.KindTUN:
+					return netdev.NewTUN(name)
+				case mtu >= netdev.OffloadMTU:
+					return netdev.NewTAPOffload(name)
+				}
+				return netdev.NewTAP(name)
 			}
-			return joinAndPump(cmd, args[0], kind, name, persist, func() (netdev.Device, error) { return open(name) })
+			return joinAndPump(cmd, args[0], kind, name, persist, open)
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
@@ -78,7 +83,7 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
   ipn grab ./lan eth1 &`,
 		Args: cobra.ExactArgs(2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], persist, func() (netdev.Device, error) { return netdev.Grab(args[1]) })
+			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], persist, func(int) (netdev.Device, error) { return netdev.Grab(args[1]) })
 		}),
 	}
 	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface grabbed when the command ends")
@@ -89,8 +94,9 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
 // frames between them until interrupted. An interface called name that is
 // already a persistent node of the network is taken over; otherwise open
 // makes the interface once the node is in, so a refused join leaves no
-// interface behind.
-func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open func() (netdev.Device, error)) error {
+// interface behind: a TAP with segmentation offload when the network's MTU
+// carries 64 KiB TCP segments (netdev.OffloadMTU).
+func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open func(mtu int) (netdev.Device, error)) error {
 	n := ipn.NewNode(ipn.Any)
 	n.SetDescr(strings.TrimSpace(kind + " " + name))
 	dev, info, err := takeOver(n, path, name)
@@ -139,11 +145,15 @@ func takeOver(n *ipn.Node, path, name string) (netdev.Device, ipn.IfaceInfo, err
 
 // attachNew connects n, makes the interface and hands it to the
 // coordinator.
-func attachNew(n *ipn.Node, path string, persist bool, open func() (netdev.Device, error)) (netdev.Device, ipn.IfaceInfo, error) {
+func attachNew(n *ipn.Node, path string, persist bool, open func(mtu int) (netdev.Device, error)) (netdev.Device, ipn.IfaceInfo, error) {
 	if err := n.Connect(path); err != nil {
 		return nil, ipn.IfaceInfo{}, err
 	}
-	dev, err := open()
+	o, err := n.Options()
+	if err != nil {
+		return nil, ipn.IfaceInfo{}, err
+	}
+	dev, err := open(o.MTU)
 	if err != nil {
 		return nil, ipn.IfaceInfo{}, err
 	}

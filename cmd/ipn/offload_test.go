@@ -1,0 +1,53 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"ipn"
+	"ipn/internal/probe"
+	"ipn/netdev"
+)
+
+// TestTapOffload: on a network whose MTU carries 64 KiB TCP segments, TAP
+// nodes take them whole from the kernel (segmentation offload): an iperf3
+// transfer completes, and the sender's port sent messages longer than any
+// Ethernet frame, which is what offload is for.
+func TestTapOffload(t *testing.T) {
+	needNetAdmin(t, "iperf3")
+	path := newNet(t, "--policy", "switch", "--pool", "64", "--mtu", fmt.Sprint(netdev.OffloadMTU))
+	hosts := plugHosts(t, path, nsTag("of"), 221, 1, 2)
+	mustPing(t, hosts[0].ns, "10.221.0.2", "on the offloading switch")
+	srv, err := probe.StartIperfServer(hosts[1].ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	r, err := probe.Iperf(hosts[0].ns, "10.221.0.2", 2*time.Second)
+	if err != nil {
+		t.Fatalf("iperf3 across the offloading switch: %v\nserver: %s", err, srv.Close())
+	}
+	if r.ReceivedBytes <= 0 {
+		t.Fatalf("iperf3: the server received %d bytes, want some", r.ReceivedBytes)
+	}
+	var st statOutput
+	if err := json.Unmarshal([]byte(mustIPN(t, nil, "stat", path, "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	var sender *ipn.PortInfo
+	for i := range st.Ports {
+		if st.Ports[i].Port == hosts[0].port {
+			sender = &st.Ports[i]
+		}
+	}
+	if sender == nil || sender.Sent == 0 {
+		t.Fatalf("no counters for the sender's port %d: %+v", hosts[0].port, st.Ports)
+	}
+	if avg := sender.SentBytes / sender.Sent; avg <= 1514 {
+		t.Errorf("the sender's messages average %d bytes: no segment was longer than an Ethernet frame", avg)
+	}
+	t.Logf("iperf3: %.0f Mbit/s, %d retransmits; sender's messages average %d bytes",
+		r.ReceivedBps/1e6, r.Retransmits, sender.SentBytes/sender.Sent)
+}
