@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,10 +15,14 @@ import (
 //
 // The descriptor is non-blocking and waited on through Go's runtime poller,
 // so a sleeping receiver parks a goroutine, not a thread, and deadlines work.
+// It joins the poller only when first waited on: a process holds every
+// port's eventfds but waits on its own alone, and an eventfd in a process's
+// epoll set wakes that process's poller at every Signal, whoever it is for.
 type Eventfd struct {
-	f   *os.File
-	fd  int
-	buf [8]byte
+	fd   int
+	once sync.Once // makes f, or marks the eventfd closed before it had one
+	f    *os.File  // for waiting, through the poller
+	buf  [8]byte
 }
 
 // eventOne is the 8-byte counter increment that every Signal writes.
@@ -41,8 +46,12 @@ func EventfdFromFD(fd int) (*Eventfd, error) {
 	return wrapEventfd(fd), nil
 }
 
-func wrapEventfd(fd int) *Eventfd {
-	return &Eventfd{f: os.NewFile(uintptr(fd), "eventfd"), fd: fd}
+func wrapEventfd(fd int) *Eventfd { return &Eventfd{fd: fd} }
+
+// file returns the eventfd as a file of the poller, nil once closed.
+func (e *Eventfd) file() *os.File {
+	e.once.Do(func() { e.f = os.NewFile(uintptr(e.fd), "eventfd") })
+	return e.f
 }
 
 // FD returns the descriptor, for poll/select/epoll and for handing over.
@@ -58,10 +67,14 @@ func (e *Eventfd) Signal() {
 // Wait blocks until the counter is non-zero, then resets it. A zero
 // deadline waits forever.
 func (e *Eventfd) Wait(deadline time.Time) error {
-	if err := e.f.SetReadDeadline(deadline); err != nil {
+	f := e.file()
+	if f == nil {
+		return fmt.Errorf("ring: eventfd wait: %w", os.ErrClosed)
+	}
+	if err := f.SetReadDeadline(deadline); err != nil {
 		return fmt.Errorf("ring: eventfd wait: %w", err)
 	}
-	if _, err := e.f.Read(e.buf[:]); err != nil {
+	if _, err := f.Read(e.buf[:]); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return ErrTimeout
 		}
@@ -74,4 +87,11 @@ func (e *Eventfd) Wait(deadline time.Time) error {
 func (e *Eventfd) Drain() { unix.Read(e.fd, e.buf[:]) }
 
 // Close closes the descriptor.
-func (e *Eventfd) Close() error { return e.f.Close() }
+func (e *Eventfd) Close() error {
+	unused := false
+	e.once.Do(func() { unused = true }) // no file from now on
+	if unused {
+		return unix.Close(e.fd)
+	}
+	return e.f.Close()
+}
