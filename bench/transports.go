@@ -8,14 +8,14 @@ import "fmt"
 // Drops is listed so that the lossless table says "lossy only" rather than
 // leave it out; it runs in LossyTransports.
 func Transports() []Transport {
-	return []Transport{SeqPacket{}, Dgram{}, ShmRing{}, IPN{}, IPNAPI{}, VDE{}}
+	return []Transport{SeqPacket{}, Dgram{}, ShmRing{}, IPN{}, IPNAPI{}, ZMQ{}, VDE{}}
 }
 
 // LossyTransports lists the transports of the lossy matrix: each may drop a
 // message for a receiver that falls behind instead of making the sender
 // wait, and TestFanoutLossy checks that what does arrive is intact.
 func LossyTransports() []Transport {
-	return []Transport{Dgram{Lossy: true}, IPN{Lossy: true}, VDE{}}
+	return []Transport{Dgram{Lossy: true}, IPN{Lossy: true}, ZMQ{Lossy: true}, VDE{}}
 }
 
 // Pairs lists the ping-pong pairs that BenchmarkPingPong and TestPingPong run.
