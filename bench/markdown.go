@@ -22,6 +22,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	m.writeMachine(&b)
 	m.writeSettings(&b)
 	m.writeFanout(&b)
+	m.writeLossy(&b)
 	m.writePing(&b)
 	writePolicies(&b, m.Policies)
 	writePairs(&b, m.Pairs)
@@ -160,10 +161,35 @@ func (m *Matrix) writeFanout(b *strings.Builder) {
 	for _, c := range m.Fanout {
 		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
 		for _, name := range names {
-			row = append(row, fmtStat(seriesStat(c.series(name), func(s *FanoutSeries) Stat { return s.MsgsPerSec }), rateUnit, spread))
+			row = append(row, seriesCell(c.series(name), func(s *FanoutSeries) string {
+				return fmtStat(s.MsgsPerSec, rateUnit, spread)
+			}))
 		}
 		for _, cmp := range cmps {
 			row = append(row, fmtRatioStat(findRatio(c.Ratios, cmp, metricMsgs), spread))
+		}
+		tableRow(b, row)
+	}
+	b.WriteString("\n")
+	m.writeNotRun(b)
+	if m.Plot != "" {
+		fmt.Fprintf(b, "![msgs/s per receiver against receivers, one panel per payload](%s)\n\n", m.Plot)
+	}
+
+	fmt.Fprintf(b, "## Fan-out: loss and order\n\n")
+	fmt.Fprintf(b, "Messages lost / received out of sequence, summed over receivers, the most in any round. "+
+		"Both must be zero in this lossless matrix: a run with either fails its check and stops the matrix.\n\n")
+	tableHead(b, append([]string{"receivers", "payload"}, names...))
+	for _, c := range m.Fanout {
+		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
+		for _, name := range names {
+			row = append(row, seriesCell(c.series(name), func(s *FanoutSeries) string {
+				var lost, ooo uint64
+				for _, r := range s.Runs {
+					lost, ooo = max(lost, r.Lost), max(ooo, r.OutOfOrder)
+				}
+				return fmt.Sprintf("%d / %d", lost, ooo)
+			}))
 		}
 		tableRow(b, row)
 	}
@@ -175,7 +201,7 @@ func (m *Matrix) writeFanout(b *strings.Builder) {
 	for _, c := range m.Fanout {
 		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
 		for _, name := range names {
-			row = append(row, fmtStat(seriesStat(c.series(name), func(s *FanoutSeries) Stat { return s.BytesPerSec }), mbUnit, false))
+			row = append(row, seriesCell(c.series(name), func(s *FanoutSeries) string { return fmtStat(s.BytesPerSec, mbUnit, false) }))
 		}
 		tableRow(b, row)
 	}
@@ -188,10 +214,9 @@ func (m *Matrix) writeFanout(b *strings.Builder) {
 	for _, c := range m.Fanout {
 		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
 		for _, name := range names {
-			s := c.series(name)
-			snd := seriesStat(s, func(s *FanoutSeries) Stat { return s.SenderCPU })
-			rcv := seriesStat(s, func(s *FanoutSeries) Stat { return s.ReceiverCPU })
-			row = append(row, fmtStat(snd, nsUnit, false)+" / "+fmtStat(rcv, nsUnit, false))
+			row = append(row, seriesCell(c.series(name), func(s *FanoutSeries) string {
+				return fmtStat(s.SenderCPU, nsUnit, false) + " / " + fmtStat(s.ReceiverCPU, nsUnit, false)
+			}))
 		}
 		tableRow(b, row)
 	}
@@ -208,6 +233,10 @@ func (m *Matrix) writePing(b *strings.Builder) {
 	fmt.Fprintf(b, "Median over rounds of each run's percentiles of the round trip; pinger CPU is its CPU time per round trip.\n\n")
 	tableHead(b, []string{"pair", "payload", "p50", "p99", "p99.9", "pinger CPU"})
 	for _, s := range pt.Series {
+		if s.Status != "" {
+			tableRow(b, []string{s.Pair, fmtPayload(s.Payload), s.Status, s.Status, s.Status, s.Status})
+			continue
+		}
 		tableRow(b, []string{s.Pair, fmtPayload(s.Payload),
 			fmtStat(s.P50, nsUnit, spread), fmtStat(s.P99, nsUnit, spread), fmtStat(s.P999, nsUnit, spread),
 			fmtStat(s.PingerCPU, nsUnit, false)})
@@ -234,11 +263,50 @@ func (m *Matrix) writePing(b *strings.Builder) {
 	b.WriteString("\n")
 }
 
-func seriesStat(s *FanoutSeries, get func(*FanoutSeries) Stat) Stat {
-	if s == nil {
-		return Stat{}
+// seriesCell formats a series' figure with format, or says why it has none.
+func seriesCell(s *FanoutSeries, format func(*FanoutSeries) string) string {
+	switch {
+	case s == nil:
+		return "—"
+	case s.Status != "":
+		return s.Status
 	}
-	return get(s)
+	return format(s)
+}
+
+// writeNotRun lists, under the first fan-out table, every transport with
+// cells that did not run and why, once per reason.
+func (m *Matrix) writeNotRun(b *strings.Builder) {
+	type why struct{ name, status, reason string }
+	var whys []why
+	seen := map[why]bool{}
+	add := func(name, status, reason string) {
+		if w := (why{name, status, reason}); status != "" && !seen[w] {
+			seen[w] = true
+			whys = append(whys, w)
+		}
+	}
+	for _, c := range m.Fanout {
+		for _, s := range c.Series {
+			add(s.Transport, s.Status, s.Reason)
+		}
+	}
+	for _, c := range m.Lossy {
+		for _, s := range c.Series {
+			add(s.Transport, s.Status, s.Reason)
+		}
+	}
+	for _, s := range m.PingPong.Series {
+		add(s.Pair, s.Status, s.Reason)
+	}
+	if len(whys) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "Not run:\n\n")
+	for _, w := range whys {
+		fmt.Fprintf(b, "- **%s** (%s): %s.\n", w.name, w.status, w.reason)
+	}
+	b.WriteString("\n")
 }
 
 func tableHead(b *strings.Builder, cols []string) {
