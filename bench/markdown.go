@@ -55,7 +55,19 @@ func (m *Matrix) writeIntro(b *strings.Builder) {
 			"loses most when it shares a CPU.\n", m.Machine.CPUs, max(1, m.Machine.CPUs))
 	}
 	fmt.Fprintf(b, "- **Every figure was checked.** Every run, warm-ups included, passed its check: every receiver got every message, "+
-		"in order, with the CRC-32C that the sender's payloads give, and every ping came back intact. A run that fails stops the matrix; it never becomes a figure.\n\n")
+		"in order, with the CRC-32C that the sender's payloads give, and every ping came back intact. A run that fails stops the matrix; it never becomes a figure.\n")
+	if len(m.Lossy) > 0 {
+		fmt.Fprintf(b, "- **Lossless and lossy are separate tables.** A transport that may drop a message when a receiver falls behind "+
+			"(vde_switch, ZeroMQ PUB, SOCK_DGRAM without waiting, a lossy ipn network) is measured in the lossy table, where the sender never waits; "+
+			"there, every message that arrived was compared byte for byte with what was sent, and none arrived twice or out of order. "+
+			"In the lossless tables such a transport reads \"lossy only\".\n")
+	}
+	fmt.Fprintf(b, "- **Nothing is left out silently.** A baseline whose program or library is missing reads \"skipped\", "+
+		"a payload a transport cannot carry \"n/a\"; the reasons are listed under the first fan-out table.\n")
+	fmt.Fprintf(b, "- **Fair settings.** The shared-memory transports buffer the same number of messages per receiver (the ring slots below); "+
+		"ZeroMQ's high-water marks add up to the same number per subscriber; the socket baselines and vde_switch keep the kernel's default "+
+		"socket buffers, which is what their users get. ipn's receivers poll for a moment before they sleep (the adaptive spin budget), "+
+		"as a socket reader cannot; ipn-sleep shows ipn with no spin at all, and shmring spins without limit as the machine's bound.\n\n")
 }
 
 func (m *Matrix) maxReceivers() int {
@@ -125,7 +137,26 @@ func (m *Matrix) writeSettings(b *strings.Builder) {
 	}
 	if has(s.Transports, "seqpacket") || has(s.Transports, "dgram") {
 		fmt.Fprintf(b, "- seqpacket, dgram: one AF_UNIX socketpair per receiver with the kernel's default buffer sizes; "+
-			"the sender makes one blocking send per receiver per message (one copy into the kernel per receiver).\n")
+			"the sender makes one blocking send per receiver per message (one copy into the kernel per receiver). "+
+			"dgram-lossy sends with MSG_DONTWAIT and drops a message for a receiver whose queue is full.\n")
+	}
+	if has(s.Transports, "zmq") || has(s.Lossy, "zmq-lossy") {
+		var hwm []string
+		for _, h := range s.ZMQHWM {
+			hwm = append(hwm, fmt.Sprintf("%s: %d", fmtPayload(h.Payload), h.Slots))
+		}
+		fmt.Fprintf(b, "- zmq: libzmq XPUB bound on ipc://, one SUB per receiver subscribed to everything; the sender starts once it has seen every subscription. "+
+			"ZMQ_SNDHWM = ZMQ_RCVHWM = half the ring slots (%s), so a subscriber queues as many messages as an ipn receiver. "+
+			"Lossless uses ZMQ_XPUB_NODROP (the sender waits at the high-water mark); zmq-lossy leaves it off (PUB's drop). libzmq's own I/O thread moves the bytes, batched.\n",
+			strings.Join(hwm, ", "))
+	}
+	if has(s.Transports, "vde") || has(s.Lossy, "vde") {
+		fmt.Fprintf(b, "- vde: one vde_switch --hub per run; the sender and each receiver plug a port (its client protocol, version 3) and exchange Ethernet frames "+
+			"(a 14-byte header, then the payload; at most %d bytes of payload). The switch forwards with non-blocking sends and drops when a receiver's "+
+			"socket is full, so it is lossy only. Kernel default socket buffers.\n", vdeMaxData)
+	}
+	if has(s.Lossy, "ipn-lossy") {
+		fmt.Fprintf(b, "- ipn-lossy: the same network as ipn but lossy: a message that finds no free slot or a full ring is dropped for that receiver.\n")
 	}
 	if len(m.PingPong.Series) > 0 {
 		fmt.Fprintf(b, "- Ping-pong: %s messages (eventfd pairs carry only their 8-byte counter), %d timed round trips per run after %d untimed ones. "+

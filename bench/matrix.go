@@ -64,7 +64,7 @@ type Comparison struct {
 
 // DefaultFanoutRatios compares ipn with every fan-out baseline, and ipn
 // through its public API with a coordinator against the bare data plane.
-var DefaultFanoutRatios = []Comparison{{"ipn", "seqpacket"}, {"ipn", "dgram"}, {"ipn", "shmring"}, {"ipn-api", "ipn"}, {"ipn-api", "seqpacket"}}
+var DefaultFanoutRatios = []Comparison{{"ipn", "seqpacket"}, {"ipn", "dgram"}, {"ipn", "zmq"}, {"ipn", "shmring"}, {"ipn-api", "ipn"}, {"ipn-api", "seqpacket"}}
 
 // DefaultPingRatios compares ipn with the bare eventfd wake-up and the
 // socket baseline, and ipn that always sleeps with the bare eventfd.
@@ -251,12 +251,12 @@ type Matrix struct {
 
 // MatrixSettings records how a Matrix was run.
 type MatrixSettings struct {
-	Rounds      int          `json:"rounds"`
-	Quick       bool         `json:"quick"`
-	Seed        uint64       `json:"seed"`
-	Transports  []string     `json:"transports"`
-	Lossy       []string     `json:"lossy_transports,omitempty"`
-	Pairs       []string     `json:"pairs"`
+	Rounds     int      `json:"rounds"`
+	Quick      bool     `json:"quick"`
+	Seed       uint64   `json:"seed"`
+	Transports []string `json:"transports"`
+	Lossy      []string `json:"lossy_transports,omitempty"`
+	Pairs      []string `json:"pairs"`
 	// Skipped lists the transports and pairs that cannot run on this
 	// machine, with the reason; their series say "skipped".
 	Skipped     []Skip       `json:"skipped,omitempty"`
@@ -298,9 +298,9 @@ type FanoutSeries struct {
 	Transport string `json:"transport"`
 	// Status says why the series has no runs ("skipped", "n/a", "lossy
 	// only"), and Reason explains it; both are empty when it ran.
-	Status    string      `json:"status,omitempty"`
-	Reason    string      `json:"reason,omitempty"`
-	Runs      []FanoutRun `json:"runs"` // Runs[r] is round r
+	Status string      `json:"status,omitempty"`
+	Reason string      `json:"reason,omitempty"`
+	Runs   []FanoutRun `json:"runs"` // Runs[r] is round r
 	// Medians and ranges over the rounds.
 	MsgsPerSec  Stat `json:"msgs_per_sec_per_receiver"`
 	BytesPerSec Stat `json:"bytes_per_sec"`

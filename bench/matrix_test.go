@@ -331,9 +331,9 @@ func TestRunMatrixSmall(t *testing.T) {
 
 		LossyTransports: []Transport{Dgram{Lossy: true}},
 		LossyMessages:   func(int) int { return 300 },
-		PingCount:  100,
-		Timeout:    testTimeout,
-		Progress:   &progress,
+		PingCount:       100,
+		Timeout:         testTimeout,
+		Progress:        &progress,
 	}
 	m, err := RunMatrix(context.Background(), o)
 	if err != nil {
