@@ -296,13 +296,18 @@ func (m *Matrix) writePing(b *strings.Builder) {
 
 // seriesCell formats a series' figure with format, or says why it has none.
 func seriesCell(s *FanoutSeries, format func(*FanoutSeries) string) string {
-	switch {
-	case s == nil:
-		return "—"
-	case s.Status != "":
-		return s.Status
+	if s == nil {
+		return statusCell("—", nil)
 	}
-	return format(s)
+	return statusCell(s.Status, func() string { return format(s) })
+}
+
+// statusCell is status when a series did not run, format() when it did.
+func statusCell(status string, format func() string) string {
+	if status != "" {
+		return status
+	}
+	return format()
 }
 
 // writeNotRun lists, under the first fan-out table, every transport with

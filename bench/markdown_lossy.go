@@ -15,13 +15,10 @@ func (m *Matrix) writeLossy(b *strings.Builder) {
 	names := m.Settings.Lossy
 	spread := m.Settings.Rounds > 1
 	cell := func(s *LossySeries, format func(*LossySeries) string) string {
-		switch {
-		case s == nil:
-			return "—"
-		case s.Status != "":
-			return s.Status
+		if s == nil {
+			return statusCell("—", nil)
 		}
-		return format(s)
+		return statusCell(s.Status, func() string { return format(s) })
 	}
 	fmt.Fprintf(b, "## Fan-out at an offered rate above capacity (lossy)\n\n")
 	fmt.Fprintf(b, "The same fan-out over transports that may drop, the sender sending as fast as it can and never waiting for a receiver. "+
