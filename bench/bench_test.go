@@ -35,6 +35,9 @@ func BenchmarkFanout(b *testing.B) {
 		for _, n := range benchReceivers {
 			for _, payload := range benchPayloads {
 				b.Run(fmt.Sprintf("%s/rcv=%d/%dB", tr.Name(), n, payload), func(b *testing.B) {
+					if status, reason := notRunnable(tr, payload, false); status != "" {
+						b.Skipf("%s: %s", status, reason)
+					}
 					benchFanout(b, tr, n, payload)
 				})
 			}

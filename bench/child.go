@@ -136,6 +136,7 @@ func runSender(t Transport, ep Endpoint, sp spec, start *os.File, rep *Report) e
 		rep.Msgs++
 		rep.Bytes += uint64(len(buf))
 	}
+	rep.Sending = time.Since(t0)
 	closed = true
 	err = s.Close()
 	rep.Elapsed, rep.Allocs, rep.CPU = time.Since(t0), allocs()-a0, cpuTime()-c0

@@ -6,12 +6,28 @@ import "golang.org/x/sys/unix"
 // fan-out by one blocking send per receiver per message. A connected AF_UNIX
 // datagram socket blocks its sender when the receiver's queue is full, so
 // nothing is dropped. Dgram is stateless and safe for concurrent use.
-type Dgram struct{}
+type Dgram struct {
+	// Lossy sends without waiting (MSG_DONTWAIT): a message that finds a
+	// receiver's queue full is dropped for that receiver. The end of the
+	// stream is still sent blocking, so that every receiver sees it.
+	Lossy bool
+}
 
-var _ Transport = Dgram{}
+var (
+	_ Transport = Dgram{}
+	_ Dropper   = Dgram{}
+)
 
 // Name implements Transport.
-func (Dgram) Name() string { return "dgram" }
+func (t Dgram) Name() string {
+	if t.Lossy {
+		return "dgram-lossy"
+	}
+	return "dgram"
+}
+
+// Drops implements Dropper.
+func (t Dgram) Drops() bool { return t.Lossy }
 
 // Setup implements Transport.
 func (t Dgram) Setup(n, payload int) (*Plan, error) {
@@ -19,7 +35,14 @@ func (t Dgram) Setup(n, payload int) (*Plan, error) {
 }
 
 // OpenSender implements Transport.
-func (Dgram) OpenSender(ep Endpoint) (Sender, error) { return openSockSender(ep) }
+func (t Dgram) OpenSender(ep Endpoint) (Sender, error) {
+	s, err := openSockSender(ep)
+	if err != nil {
+		return nil, err
+	}
+	s.dropWhenFull = t.Lossy
+	return s, nil
+}
 
 // OpenReceiver implements Transport.
 func (Dgram) OpenReceiver(ep Endpoint) (Receiver, error) { return openSockReceiver(ep) }

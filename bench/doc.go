@@ -10,16 +10,52 @@
 //     message sent (delivered to all receivers), MB/s counts bytes delivered
 //     to all receivers, msgs/s/rcv is each receiver's own rate (mean), and
 //     snd-allocs/op, rcv-allocs/op count heap allocations in the children.
+//
 //   - Round trips (BenchmarkPingPong): a pinger process sends a 64-byte
 //     message, a ponger process echoes it, over each Pair in Pairs;
 //     reported as p50-ns, p99-ns and p99.9-ns.
 //
+//   - Lossy fan-out (RunMatrix's lossy table, TestFanoutLossy): the same
+//     fan-out over transports that may drop (LossyTransports), the sender
+//     never waiting: offered rate, delivered rate per receiver, drop rate.
+//
 // The baselines are AF_UNIX SOCK_SEQPACKET and SOCK_DGRAM socketpairs (one
-// per receiver, one blocking send per receiver per message), a bare eventfd
-// round trip (Eventfd: the floor of an eventfd wake-up, through the Go
-// runtime poller and, as "eventfd-blocking", with the thread blocked in
-// read), and a bare spinning shared-memory broadcast ring (ShmRing: the
-// machine's limit).
+// per receiver, one blocking send per receiver per message), ZeroMQ XPUB/SUB
+// over ipc:// (ZMQ; Debian's libzmq, loaded at run time with purego so that
+// the module builds without it), vde_switch in hub mode (VDE; Debian's vde2,
+// spoken to through its client protocol, lossy only), a bare eventfd round
+// trip (Eventfd: the floor of an eventfd wake-up, through the Go runtime
+// poller and, as "eventfd-blocking", with the thread blocked in read), and a
+// bare spinning shared-memory broadcast ring (ShmRing: the machine's limit).
+//
+// # Optional abilities, and what is not run
+//
+// A transport that needs a program or library implements Prober; where
+// Available fails (vde_switch or libzmq missing) the matrix marks its
+// series "skipped" with the reason, in progress, Markdown and JSON, and the
+// tests skip saying what is missing. One that may drop implements Dropper:
+// it runs in the lossy table and reads "lossy only" in the lossless one.
+// One that carries only small payloads implements PayloadLimiter: "n/a"
+// above its limit (vde_switch: 1504 bytes after the Ethernet header).
+//
+// # Settings, and why they are fair
+//
+//   - ipn and shmring buffer the same number of messages per receiver: up
+//     to 1024 slots, within 16 MiB (ringLayout; ipn's pool gets as many).
+//   - zmq: ZMQ_SNDHWM and ZMQ_RCVHWM are each half of those slots, so a
+//     subscriber queues as many messages in libzmq as an ipn receiver in its
+//     ring (kernel socket buffers come on top, to zmq's advantage).
+//     Lossless uses ZMQ_XPUB_NODROP, whose send waits at the high-water mark
+//     (back-pressure, as a blocking socket); the sender starts only once
+//     XPUB has shown it every subscription (ZMQ_XPUB_VERBOSE), so no
+//     subscriber joins late.
+//   - seqpacket, dgram and vde keep the kernel's default socket buffers:
+//     what their users get.
+//   - ipn's receivers poll adaptively before they sleep (ring.Port.SetSpin);
+//     ipn-sleep never polls, shmring polls without limit.
+//   - Every receiver reads every byte (CRC-32C; lossy receivers also compare
+//     every byte with what was sent), so copying transports and zero-copy
+//     ones do the same work per message.
 //
 // # How a run works
 //
@@ -37,9 +73,10 @@
 // # Adding a transport
 //
 // Implement Transport (Setup in the parent; OpenSender and OpenReceiver in
-// the children, which find it by Name) and append it to Transports; append
-// PairOf(it), or a native Pair, to Pairs. TestFanout and TestPingPong then
-// check it end to end and the benchmarks run it beside the baselines.
+// the children, which find it by Name) and append it to Transports (or, if
+// it Drops, to LossyTransports too); append PairOf(it), or a native Pair, to
+// Pairs. TestFanout, TestFanoutLossy and TestPingPong then check it end to
+// end and the benchmarks run it beside the baselines.
 //
 // # Running
 //
@@ -57,7 +94,9 @@
 // Rounds times, in the same process run and in rotating order, reported as
 // medians with ratios taken round by round (Matrix.WriteMarkdown). It takes
 // minutes and wants a quiet machine, so it runs only when asked for (add
-// -quick for a one-round smoke run, -results-json=FILE for the raw figures):
+// -quick for a one-round smoke run, -results-json=FILE for the raw figures);
+// the plot of msgs/s per receiver against receivers and payload goes beside
+// it as results.svg (gonum.org/v1/plot), linked from it:
 //
 //	go test ./bench/ -run '^TestWriteResults$' -v -timeout 1h -results=RESULTS.md
 //

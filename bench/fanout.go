@@ -16,7 +16,11 @@ type FanoutOptions struct {
 	Seed      uint64
 	// Verify makes receivers compare every payload byte with the
 	// regenerated one (slower; tests set it, benchmarks rely on the CRC).
-	Verify  bool
+	Verify bool
+	// Lossy is set by RunFanout for a transport that Drops: Check then
+	// allows loss (CheckLossy) and receivers always verify content, since
+	// a CRC-32C over an unknown subset of messages proves nothing.
+	Lossy   bool
 	Timeout time.Duration // whole run; 0 means DefaultTimeout
 	Timer   Timer         // optional, see Timer
 
@@ -41,6 +45,10 @@ func RunFanout(ctx context.Context, t Transport, o FanoutOptions) (*FanoutResult
 		return nil, fmt.Errorf("bench: %s: receivers %d, payload %d, count %d: want ≥1, ≥%d, ≥0",
 			t.Name(), o.Receivers, o.Payload, o.Count, SeqSize)
 	}
+	if err := availability(t); err != nil {
+		return nil, fmt.Errorf("bench: %s: not available: %w", t.Name(), err)
+	}
+	o.Lossy = drops(t)
 	plan, err := t.Setup(o.Receivers, o.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s: setup(%d, %d): %w", t.Name(), o.Receivers, o.Payload, err)
@@ -51,7 +59,7 @@ func RunFanout(ctx context.Context, t Transport, o FanoutOptions) (*FanoutResult
 	}
 	base := spec{
 		Name: t.Name(), N: o.Receivers, Payload: o.Payload, Count: o.Count,
-		Seed: o.Seed, Verify: o.Verify, Fault: o.fault, Config: plan.Config,
+		Seed: o.Seed, Verify: o.Verify || o.Lossy, Fault: o.fault, Config: plan.Config,
 	}
 	procs := []proc{{role: RoleSender, spec: base, files: plan.Files[0]}}
 	for i := range o.Receivers {
@@ -68,9 +76,12 @@ func RunFanout(ctx context.Context, t Transport, o FanoutOptions) (*FanoutResult
 
 // Check reports every way the run fell short: a receiver that missed,
 // reordered or damaged a message, or whose CRC-32C differs from the one the
-// sender's payloads give.
+// sender's payloads give. A lossy run is checked by CheckLossy instead.
 func (r *FanoutResult) Check() error {
 	o := r.Options
+	if o.Lossy {
+		return r.CheckLossy()
+	}
 	gen, err := NewGen(o.Seed, o.Payload)
 	if err != nil {
 		return err
@@ -116,6 +127,46 @@ func (r *FanoutResult) MsgsPerSecPerReceiver() float64 {
 		if rep.Elapsed > 0 {
 			sum += float64(rep.Msgs) / rep.Elapsed.Seconds()
 		}
+	}
+	return sum / float64(max(1, len(r.Receivers)))
+}
+
+// CheckLossy reports every way a run that may drop fell short: a receiver
+// that got a message twice or out of order, a message whose bytes differ
+// from what the sender generated for its sequence number (receivers of a
+// lossy run compare every byte), or more messages than were sent. Loss
+// itself is allowed: it is the figure a lossy run measures.
+func (r *FanoutResult) CheckLossy() error {
+	o := r.Options
+	var errs []error
+	if got, want := r.Sender.Msgs, uint64(o.Count); got != want {
+		errs = append(errs, fmt.Errorf("sender sent %d messages, want %d", got, want))
+	}
+	for i, rep := range r.Receivers {
+		who := fmt.Sprintf("receiver %d", i)
+		if rep.Backward != 0 {
+			errs = append(errs, fmt.Errorf("%s: got %d messages reordered or duplicated, want 0", who, rep.Backward))
+		}
+		if rep.Corrupt != 0 {
+			errs = append(errs, fmt.Errorf("%s: got %d corrupt messages, want 0", who, rep.Corrupt))
+		}
+		if got, max := rep.Msgs+rep.Skipped, uint64(o.Count); got > max {
+			errs = append(errs, fmt.Errorf("%s: got %d messages and %d gaps, more than the %d sent", who, rep.Msgs, rep.Skipped, max))
+		}
+		if got, want := rep.Bytes, rep.Msgs*uint64(o.Payload); got != want {
+			errs = append(errs, fmt.Errorf("%s: got %d bytes in %d messages, want %d", who, got, rep.Msgs, want))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DropRate is the share of the messages sent that a receiver did not get,
+// mean over receivers.
+func (r *FanoutResult) DropRate() float64 {
+	sent := float64(max(1, r.Options.Count))
+	var sum float64
+	for _, rep := range r.Receivers {
+		sum += 1 - float64(rep.Msgs)/sent
 	}
 	return sum / float64(max(1, len(r.Receivers)))
 }

@@ -31,6 +31,10 @@ type IPN struct {
 	// Spin fixes the polling budget before sleeping (see ring.Port.SetSpin);
 	// -1 or 0 in the zero value means adaptive. Use SpinNone to always sleep.
 	Spin int
+	// Lossy makes the network lossy: a message that finds no free slot, or
+	// a receiver's ring full, is dropped (and counted) instead of making
+	// the sender wait. The end of stream still arrives out of band.
+	Lossy bool
 }
 
 // ipnPool gives ipn as many slots as ShmRing gets for the same payload
@@ -47,15 +51,25 @@ func ipnPool(n, payload int) int {
 // SpinNone makes IPN receivers sleep on their eventfd at once.
 const SpinNone = -2
 
-var _ Transport = IPN{}
+var (
+	_ Transport = IPN{}
+	_ Dropper   = IPN{}
+)
 
 // Name implements Transport.
 func (t IPN) Name() string {
+	name := "ipn"
 	if t.Spin == SpinNone {
-		return "ipn-sleep"
+		name += "-sleep"
 	}
-	return "ipn"
+	if t.Lossy {
+		name += "-lossy"
+	}
+	return name
 }
+
+// Drops implements Dropper.
+func (t IPN) Drops() bool { return t.Lossy }
 
 type ipnConfig struct {
 	Spin int `json:"spin"`
@@ -69,7 +83,7 @@ func (t IPN) Setup(n, payload int) (*Plan, error) {
 	if pool == 0 {
 		pool = ipnPool(n, payload)
 	}
-	g := shm.Derive(shm.Options{MTU: payload, Ports: n + 1, Pool: pool, Lossless: true})
+	g := shm.Derive(shm.Options{MTU: payload, Ports: n + 1, Pool: pool, Lossless: !t.Lossy})
 	name := fmt.Sprintf("ipn-bench-%d-%d", os.Getpid(), ipnSeq.Add(1))
 	net, d, err := member.NewData(name, g)
 	if err != nil {

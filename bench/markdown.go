@@ -22,6 +22,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	m.writeMachine(&b)
 	m.writeSettings(&b)
 	m.writeFanout(&b)
+	m.writeLossy(&b)
 	m.writePing(&b)
 	writePolicies(&b, m.Policies)
 	writePairs(&b, m.Pairs)
@@ -54,7 +55,19 @@ func (m *Matrix) writeIntro(b *strings.Builder) {
 			"loses most when it shares a CPU.\n", m.Machine.CPUs, max(1, m.Machine.CPUs))
 	}
 	fmt.Fprintf(b, "- **Every figure was checked.** Every run, warm-ups included, passed its check: every receiver got every message, "+
-		"in order, with the CRC-32C that the sender's payloads give, and every ping came back intact. A run that fails stops the matrix; it never becomes a figure.\n\n")
+		"in order, with the CRC-32C that the sender's payloads give, and every ping came back intact. A run that fails stops the matrix; it never becomes a figure.\n")
+	if len(m.Lossy) > 0 {
+		fmt.Fprintf(b, "- **Lossless and lossy are separate tables.** A transport that may drop a message when a receiver falls behind "+
+			"(vde_switch, ZeroMQ PUB, SOCK_DGRAM without waiting, a lossy ipn network) is measured in the lossy table, where the sender never waits; "+
+			"there, every message that arrived was compared byte for byte with what was sent, and none arrived twice or out of order. "+
+			"In the lossless tables such a transport reads \"lossy only\".\n")
+	}
+	fmt.Fprintf(b, "- **Nothing is left out silently.** A baseline whose program or library is missing reads \"skipped\", "+
+		"a payload a transport cannot carry \"n/a\"; the reasons are listed under the first fan-out table.\n")
+	fmt.Fprintf(b, "- **Fair settings.** The shared-memory transports buffer the same number of messages per receiver (the ring slots below); "+
+		"ZeroMQ's high-water marks add up to the same number per subscriber; the socket baselines and vde_switch keep the kernel's default "+
+		"socket buffers, which is what their users get. ipn's receivers poll for a moment before they sleep (the adaptive spin budget), "+
+		"as a socket reader cannot; ipn-sleep shows ipn with no spin at all, and shmring spins without limit as the machine's bound.\n\n")
 }
 
 func (m *Matrix) maxReceivers() int {
@@ -124,7 +137,26 @@ func (m *Matrix) writeSettings(b *strings.Builder) {
 	}
 	if has(s.Transports, "seqpacket") || has(s.Transports, "dgram") {
 		fmt.Fprintf(b, "- seqpacket, dgram: one AF_UNIX socketpair per receiver with the kernel's default buffer sizes; "+
-			"the sender makes one blocking send per receiver per message (one copy into the kernel per receiver).\n")
+			"the sender makes one blocking send per receiver per message (one copy into the kernel per receiver). "+
+			"dgram-lossy sends with MSG_DONTWAIT and drops a message for a receiver whose queue is full.\n")
+	}
+	if has(s.Transports, "zmq") || has(s.Lossy, "zmq-lossy") {
+		var hwm []string
+		for _, h := range s.ZMQHWM {
+			hwm = append(hwm, fmt.Sprintf("%s: %d", fmtPayload(h.Payload), h.Slots))
+		}
+		fmt.Fprintf(b, "- zmq: libzmq XPUB bound on ipc://, one SUB per receiver subscribed to everything; the sender starts once it has seen every subscription. "+
+			"ZMQ_SNDHWM = ZMQ_RCVHWM = half the ring slots (%s), so a subscriber queues as many messages as an ipn receiver. "+
+			"Lossless uses ZMQ_XPUB_NODROP (the sender waits at the high-water mark); zmq-lossy leaves it off (PUB's drop). libzmq's own I/O thread moves the bytes, batched.\n",
+			strings.Join(hwm, ", "))
+	}
+	if has(s.Transports, "vde") || has(s.Lossy, "vde") {
+		fmt.Fprintf(b, "- vde: one vde_switch --hub per run; the sender and each receiver plug a port (its client protocol, version 3) and exchange Ethernet frames "+
+			"(a 14-byte header, then the payload; at most %d bytes of payload). The switch forwards with non-blocking sends and drops when a receiver's "+
+			"socket is full, so it is lossy only. Kernel default socket buffers.\n", vdeMaxData)
+	}
+	if has(s.Lossy, "ipn-lossy") {
+		fmt.Fprintf(b, "- ipn-lossy: the same network as ipn but lossy: a message that finds no free slot or a full ring is dropped for that receiver.\n")
 	}
 	if len(m.PingPong.Series) > 0 {
 		fmt.Fprintf(b, "- Ping-pong: %s messages (eventfd pairs carry only their 8-byte counter), %d timed round trips per run after %d untimed ones. "+
@@ -160,10 +192,35 @@ func (m *Matrix) writeFanout(b *strings.Builder) {
 	for _, c := range m.Fanout {
 		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
 		for _, name := range names {
-			row = append(row, fmtStat(seriesStat(c.series(name), func(s *FanoutSeries) Stat { return s.MsgsPerSec }), rateUnit, spread))
+			row = append(row, seriesCell(c.series(name), func(s *FanoutSeries) string {
+				return fmtStat(s.MsgsPerSec, rateUnit, spread)
+			}))
 		}
 		for _, cmp := range cmps {
 			row = append(row, fmtRatioStat(findRatio(c.Ratios, cmp, metricMsgs), spread))
+		}
+		tableRow(b, row)
+	}
+	b.WriteString("\n")
+	m.writeNotRun(b)
+	if m.Plot != "" {
+		fmt.Fprintf(b, "![msgs/s per receiver against receivers, one panel per payload](%s)\n\n", m.Plot)
+	}
+
+	fmt.Fprintf(b, "## Fan-out: loss and order\n\n")
+	fmt.Fprintf(b, "Messages lost / received out of sequence, summed over receivers, the most in any round. "+
+		"Both must be zero in this lossless matrix: a run with either fails its check and stops the matrix.\n\n")
+	tableHead(b, append([]string{"receivers", "payload"}, names...))
+	for _, c := range m.Fanout {
+		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
+		for _, name := range names {
+			row = append(row, seriesCell(c.series(name), func(s *FanoutSeries) string {
+				var lost, ooo uint64
+				for _, r := range s.Runs {
+					lost, ooo = max(lost, r.Lost), max(ooo, r.OutOfOrder)
+				}
+				return fmt.Sprintf("%d / %d", lost, ooo)
+			}))
 		}
 		tableRow(b, row)
 	}
@@ -175,7 +232,7 @@ func (m *Matrix) writeFanout(b *strings.Builder) {
 	for _, c := range m.Fanout {
 		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
 		for _, name := range names {
-			row = append(row, fmtStat(seriesStat(c.series(name), func(s *FanoutSeries) Stat { return s.BytesPerSec }), mbUnit, false))
+			row = append(row, seriesCell(c.series(name), func(s *FanoutSeries) string { return fmtStat(s.BytesPerSec, mbUnit, false) }))
 		}
 		tableRow(b, row)
 	}
@@ -188,10 +245,9 @@ func (m *Matrix) writeFanout(b *strings.Builder) {
 	for _, c := range m.Fanout {
 		row := []string{strconv.Itoa(c.Receivers), fmtPayload(c.Payload)}
 		for _, name := range names {
-			s := c.series(name)
-			snd := seriesStat(s, func(s *FanoutSeries) Stat { return s.SenderCPU })
-			rcv := seriesStat(s, func(s *FanoutSeries) Stat { return s.ReceiverCPU })
-			row = append(row, fmtStat(snd, nsUnit, false)+" / "+fmtStat(rcv, nsUnit, false))
+			row = append(row, seriesCell(c.series(name), func(s *FanoutSeries) string {
+				return fmtStat(s.SenderCPU, nsUnit, false) + " / " + fmtStat(s.ReceiverCPU, nsUnit, false)
+			}))
 		}
 		tableRow(b, row)
 	}
@@ -208,6 +264,10 @@ func (m *Matrix) writePing(b *strings.Builder) {
 	fmt.Fprintf(b, "Median over rounds of each run's percentiles of the round trip; pinger CPU is its CPU time per round trip.\n\n")
 	tableHead(b, []string{"pair", "payload", "p50", "p99", "p99.9", "pinger CPU"})
 	for _, s := range pt.Series {
+		if s.Status != "" {
+			tableRow(b, []string{s.Pair, fmtPayload(s.Payload), s.Status, s.Status, s.Status, s.Status})
+			continue
+		}
 		tableRow(b, []string{s.Pair, fmtPayload(s.Payload),
 			fmtStat(s.P50, nsUnit, spread), fmtStat(s.P99, nsUnit, spread), fmtStat(s.P999, nsUnit, spread),
 			fmtStat(s.PingerCPU, nsUnit, false)})
@@ -234,11 +294,55 @@ func (m *Matrix) writePing(b *strings.Builder) {
 	b.WriteString("\n")
 }
 
-func seriesStat(s *FanoutSeries, get func(*FanoutSeries) Stat) Stat {
+// seriesCell formats a series' figure with format, or says why it has none.
+func seriesCell(s *FanoutSeries, format func(*FanoutSeries) string) string {
 	if s == nil {
-		return Stat{}
+		return statusCell("—", nil)
 	}
-	return get(s)
+	return statusCell(s.Status, func() string { return format(s) })
+}
+
+// statusCell is status when a series did not run, format() when it did.
+func statusCell(status string, format func() string) string {
+	if status != "" {
+		return status
+	}
+	return format()
+}
+
+// writeNotRun lists, under the first fan-out table, every transport with
+// cells that did not run and why, once per reason.
+func (m *Matrix) writeNotRun(b *strings.Builder) {
+	type why struct{ name, status, reason string }
+	var whys []why
+	seen := map[why]bool{}
+	add := func(name, status, reason string) {
+		if w := (why{name, status, reason}); status != "" && !seen[w] {
+			seen[w] = true
+			whys = append(whys, w)
+		}
+	}
+	for _, c := range m.Fanout {
+		for _, s := range c.Series {
+			add(s.Transport, s.Status, s.Reason)
+		}
+	}
+	for _, c := range m.Lossy {
+		for _, s := range c.Series {
+			add(s.Transport, s.Status, s.Reason)
+		}
+	}
+	for _, s := range m.PingPong.Series {
+		add(s.Pair, s.Status, s.Reason)
+	}
+	if len(whys) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "Not run:\n\n")
+	for _, w := range whys {
+		fmt.Fprintf(b, "- **%s** (%s): %s.\n", w.name, w.status, w.reason)
+	}
+	b.WriteString("\n")
 }
 
 func tableHead(b *strings.Builder, cols []string) {

@@ -19,6 +19,16 @@ type MatrixOptions struct {
 	Pairs      []Pair      // default Pairs()
 	Rounds     int         // default 5 (Quick: 1)
 
+	// The lossy matrix: the same fan-out over transports that may drop,
+	// the sender never waiting. A nil slice takes the default; an empty
+	// non-nil one means no lossy matrix.
+	LossyTransports []Transport // default LossyTransports()
+	LossyReceivers  []int       // default Receivers
+	LossyPayloads   []int       // default Payloads
+	// LossyMessages gives the messages of one lossy run; the default sends
+	// min(50k, 16 MiB ÷ payload) (Quick: min(2000, 4 MiB ÷ payload)).
+	LossyMessages func(payload int) int
+
 	// Messages gives the messages of one fan-out run for a payload; the
 	// default sends min(200k, 64 MiB ÷ payload) (Quick: min(5000, 16 MiB
 	// ÷ payload)).
@@ -54,7 +64,7 @@ type Comparison struct {
 
 // DefaultFanoutRatios compares ipn with every fan-out baseline, and ipn
 // through its public API with a coordinator against the bare data plane.
-var DefaultFanoutRatios = []Comparison{{"ipn", "seqpacket"}, {"ipn", "dgram"}, {"ipn", "shmring"}, {"ipn-api", "ipn"}, {"ipn-api", "seqpacket"}}
+var DefaultFanoutRatios = []Comparison{{"ipn", "seqpacket"}, {"ipn", "dgram"}, {"ipn", "zmq"}, {"ipn", "shmring"}, {"ipn-api", "ipn"}, {"ipn-api", "seqpacket"}}
 
 // DefaultPingRatios compares ipn with the bare eventfd wake-up and the
 // socket baseline, and ipn that always sleeps with the bare eventfd.
@@ -69,6 +79,10 @@ const (
 	matrixPingCount     = 20_000
 	matrixQuickPing     = 2000
 	matrixRounds        = 5
+	lossyRunBytes       = 16 << 20
+	lossyRunMsgs        = 50_000
+	lossyQuickRunBytes  = 4 << 20
+	lossyQuickRunMsgs   = 2000
 	matrixTimeout       = 5 * time.Minute
 )
 
@@ -79,6 +93,14 @@ func defaultMessages(payload int) int {
 
 func quickMessages(payload int) int {
 	return max(1, min(matrixQuickRunMsgs, matrixQuickRunBytes/max(1, payload)))
+}
+
+func lossyMessages(payload int) int {
+	return max(1, min(lossyRunMsgs, lossyRunBytes/max(1, payload)))
+}
+
+func lossyQuickMessages(payload int) int {
+	return max(1, min(lossyQuickRunMsgs, lossyQuickRunBytes/max(1, payload)))
 }
 
 func (o MatrixOptions) withDefaults() MatrixOptions {
@@ -93,6 +115,21 @@ func (o MatrixOptions) withDefaults() MatrixOptions {
 	}
 	if o.Pairs == nil {
 		o.Pairs = Pairs()
+	}
+	if o.LossyTransports == nil {
+		o.LossyTransports = LossyTransports()
+	}
+	if o.LossyReceivers == nil {
+		o.LossyReceivers = o.Receivers
+	}
+	if o.LossyPayloads == nil {
+		o.LossyPayloads = o.Payloads
+	}
+	if o.LossyMessages == nil {
+		o.LossyMessages = lossyMessages
+		if o.Quick {
+			o.LossyMessages = lossyQuickMessages
+		}
 	}
 	if o.Rounds == 0 {
 		o.Rounds = matrixRounds
@@ -140,6 +177,16 @@ func (o MatrixOptions) validate() error {
 			errs = append(errs, fmt.Errorf("receivers %d, want ≥1", n))
 		}
 	}
+	for _, n := range o.LossyReceivers {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("lossy receivers %d, want ≥1", n))
+		}
+	}
+	for _, p := range o.LossyPayloads {
+		if p < SeqSize || o.LossyMessages(p) < 1 {
+			errs = append(errs, fmt.Errorf("lossy payload %d with %d messages, want ≥%d and ≥1", p, o.LossyMessages(p), SeqSize))
+		}
+	}
 	for _, p := range o.Payloads {
 		if p < SeqSize {
 			errs = append(errs, fmt.Errorf("payload %d, want ≥%d", p, SeqSize))
@@ -156,6 +203,13 @@ func (o MatrixOptions) validate() error {
 	for _, t := range o.Transports {
 		if seen[t.Name()] {
 			errs = append(errs, fmt.Errorf("transport %q listed twice", t.Name()))
+		}
+		seen[t.Name()] = true
+	}
+	seen = map[string]bool{}
+	for _, t := range o.LossyTransports {
+		if seen[t.Name()] {
+			errs = append(errs, fmt.Errorf("lossy transport %q listed twice", t.Name()))
 		}
 		seen[t.Name()] = true
 	}
@@ -179,6 +233,7 @@ type Matrix struct {
 	Machine  Machine        `json:"machine"`
 	Settings MatrixSettings `json:"settings"`
 	Fanout   []FanoutCell   `json:"fanout"`
+	Lossy    []LossyCell    `json:"lossy,omitempty"`
 	PingPong PingTable      `json:"ping_pong"`
 	// Wall is the whole matrix's running time; Steal is the share of the
 	// machine's CPU time the hypervisor gave to others meanwhile (0 on
@@ -189,15 +244,23 @@ type Matrix struct {
 	Policies []PolicyCost `json:"policies,omitempty"`
 	// Pairs is unicast between process pairs on one network.
 	Pairs *PairsTable `json:"pairs,omitempty"`
+	// Plot is the file name of the throughput plot beside the Markdown,
+	// linked from it; empty when none was written (see WriteResults).
+	Plot string `json:"plot,omitempty"`
 }
 
 // MatrixSettings records how a Matrix was run.
 type MatrixSettings struct {
-	Rounds      int          `json:"rounds"`
-	Quick       bool         `json:"quick"`
-	Seed        uint64       `json:"seed"`
-	Transports  []string     `json:"transports"`
-	Pairs       []string     `json:"pairs"`
+	Rounds     int      `json:"rounds"`
+	Quick      bool     `json:"quick"`
+	Seed       uint64   `json:"seed"`
+	Transports []string `json:"transports"`
+	Lossy      []string `json:"lossy_transports,omitempty"`
+	Pairs      []string `json:"pairs"`
+	// Skipped lists the transports and pairs that cannot run on this
+	// machine, with the reason; their series say "skipped".
+	Skipped     []Skip       `json:"skipped,omitempty"`
+	ZMQHWM      []RingSlots  `json:"zmq_hwm,omitempty"`
 	PingPayload int          `json:"ping_payload"`
 	PingCount   int          `json:"ping_count"`
 	PingWarmup  int          `json:"ping_warmup"`
@@ -205,6 +268,12 @@ type MatrixSettings struct {
 	IPNPool     string       `json:"ipn_pool"`
 	Fanout      []Comparison `json:"fanout_ratios"`
 	Ping        []Comparison `json:"ping_ratios"`
+}
+
+// Skip is a transport or pair that did not run, and why.
+type Skip struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
 }
 
 // RingSlots is how many messages the shared-memory transports buffer for a
@@ -226,8 +295,12 @@ type FanoutCell struct {
 
 // FanoutSeries is one transport's runs in a cell, one per round.
 type FanoutSeries struct {
-	Transport string      `json:"transport"`
-	Runs      []FanoutRun `json:"runs"` // Runs[r] is round r
+	Transport string `json:"transport"`
+	// Status says why the series has no runs ("skipped", "n/a", "lossy
+	// only"), and Reason explains it; both are empty when it ran.
+	Status string      `json:"status,omitempty"`
+	Reason string      `json:"reason,omitempty"`
+	Runs   []FanoutRun `json:"runs"` // Runs[r] is round r
 	// Medians and ranges over the rounds.
 	MsgsPerSec  Stat `json:"msgs_per_sec_per_receiver"`
 	BytesPerSec Stat `json:"bytes_per_sec"`
@@ -249,6 +322,10 @@ type FanoutRun struct {
 	SenderCPU   float64       `json:"sender_cpu_ns_per_msg"`
 	ReceiverCPU float64       `json:"receiver_cpu_ns_per_msg"`
 	Elapsed     time.Duration `json:"elapsed_ns"`
+	// Lost and OutOfOrder sum the messages receivers missed or got out of
+	// sequence; a run is only kept when both are zero.
+	Lost       uint64 `json:"lost"`
+	OutOfOrder uint64 `json:"out_of_order"`
 }
 
 // PingTable is the ping-pong part of a Matrix.
@@ -262,6 +339,8 @@ type PingTable struct {
 // PingSeries is one pair's runs, one per round.
 type PingSeries struct {
 	Pair    string    `json:"pair"`
+	Status  string    `json:"status,omitempty"` // "skipped" when it cannot run here
+	Reason  string    `json:"reason,omitempty"`
 	Payload int       `json:"payload"` // as the pair carries it
 	Runs    []PingRun `json:"runs"`    // Runs[r] is round r
 	// Medians and ranges over the rounds, in nanoseconds.
@@ -313,11 +392,17 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Matrix, error) {
 		return nil, err
 	}
 	m := newMatrix(o)
+	m.reportNotRunnable(o.Progress)
 	steal0, stealErr := readCPUStat()
 	t0 := time.Now()
 	for r := range o.Rounds {
 		for ci := range m.Fanout {
 			if err := m.fanoutRound(ctx, o, &m.Fanout[ci], r); err != nil {
+				return nil, err
+			}
+		}
+		for ci := range m.Lossy {
+			if err := m.lossyRound(ctx, o, &m.Lossy[ci], r); err != nil {
 				return nil, err
 			}
 		}
@@ -356,28 +441,44 @@ func newMatrix(o MatrixOptions) *Matrix {
 	}
 	for _, t := range o.Transports {
 		m.Settings.Transports = append(m.Settings.Transports, t.Name())
+		m.Settings.addSkip(t)
+	}
+	for _, t := range o.LossyTransports {
+		m.Settings.Lossy = append(m.Settings.Lossy, t.Name())
+		m.Settings.addSkip(t)
 	}
 	for _, p := range o.Pairs {
 		m.Settings.Pairs = append(m.Settings.Pairs, p.Name())
+		m.Settings.addSkip(p)
 	}
 	for _, payload := range o.Payloads {
 		if l, err := newRingLayout(1, payload); err == nil {
 			m.Settings.RingSlots = append(m.Settings.RingSlots, RingSlots{Payload: payload, Slots: int(l.slots)})
 		}
+		m.Settings.ZMQHWM = append(m.Settings.ZMQHWM, RingSlots{Payload: payload, Slots: zmqHWM(1, payload)})
 	}
 	for _, n := range o.Receivers {
 		for _, payload := range o.Payloads {
 			c := FanoutCell{Receivers: n, Payload: payload, Messages: o.Messages(payload)}
 			for _, t := range o.Transports {
-				c.Series = append(c.Series, FanoutSeries{Transport: t.Name(), Runs: make([]FanoutRun, o.Rounds)})
+				s := FanoutSeries{Transport: t.Name()}
+				if s.Status, s.Reason = notRunnable(t, payload, false); s.Status == "" {
+					s.Runs = make([]FanoutRun, o.Rounds)
+				}
+				c.Series = append(c.Series, s)
 			}
 			m.Fanout = append(m.Fanout, c)
 		}
 	}
+	m.Lossy = newLossyCells(o)
 	for _, p := range o.Pairs {
-		m.PingPong.Series = append(m.PingPong.Series, PingSeries{
-			Pair: p.Name(), Payload: PairPayload(p, o.PingPayload), Runs: make([]PingRun, o.Rounds),
-		})
+		s := PingSeries{Pair: p.Name(), Payload: PairPayload(p, o.PingPayload)}
+		if err := availability(p); err != nil {
+			s.Status, s.Reason = statusSkipped, err.Error()
+		} else {
+			s.Runs = make([]PingRun, o.Rounds)
+		}
+		m.PingPong.Series = append(m.PingPong.Series, s)
 	}
 	return m
 }
@@ -408,36 +509,51 @@ func rotation(n, r int) []int {
 // fanoutRound runs round r of cell c, preceded by the warm-up in round 0.
 func (m *Matrix) fanoutRound(ctx context.Context, o MatrixOptions, c *FanoutCell, r int) error {
 	fo := FanoutOptions{Receivers: c.Receivers, Payload: c.Payload, Count: c.Messages, Seed: o.Seed + uint64(r), Timeout: o.Timeout}
-	run := func(t Transport, what string) (FanoutRun, error) {
+	skip := func(i int) bool { return c.Series[i].Status != "" }
+	return runRotated(len(o.Transports), r, skip, func(i, order int, what string) error {
+		t := o.Transports[i]
 		if err := ctx.Err(); err != nil {
-			return FanoutRun{}, err
+			return err
 		}
 		res, err := RunFanout(ctx, t, fo)
 		if err != nil {
-			return FanoutRun{}, err
+			return err
 		}
 		fr, err := fanoutRunOf(res)
 		if err != nil {
-			return FanoutRun{}, fmt.Errorf("bench: matrix %s: %s fan-out to %d, %d B × %d: %w", what, t.Name(), c.Receivers, c.Payload, c.Messages, err)
+			return fmt.Errorf("bench: matrix %s: %s fan-out to %d, %d B × %d: %w", what, t.Name(), c.Receivers, c.Payload, c.Messages, err)
 		}
 		progress(o.Progress, "%-9s fan-out rcv=%d %6d B  %-16s %s msgs/s/rcv  %s",
 			what, c.Receivers, c.Payload, t.Name(), fmtRate(fr.MsgsPerSec), fmtBytesRate(fr.BytesPerSec))
-		return fr, nil
-	}
+		if order >= 0 {
+			fr.Round, fr.Order = r, order
+			c.Series[i].Runs[r] = fr
+		}
+		return nil
+	})
+}
+
+// runRotated runs the n contenders of round r (but those skip names) in
+// the order rotation gives, each through run with its place in that order;
+// round 0 starts with a warm-up pass whose place is -1 (figures discarded).
+func runRotated(n, r int, skip func(i int) bool, run func(i, order int, what string) error) error {
 	if r == 0 {
-		for _, i := range rotation(len(o.Transports), r) {
-			if _, err := run(o.Transports[i], "warm-up"); err != nil {
+		for _, i := range rotation(n, r) {
+			if skip(i) {
+				continue
+			}
+			if err := run(i, -1, "warm-up"); err != nil {
 				return err
 			}
 		}
 	}
-	for k, i := range rotation(len(o.Transports), r) {
-		fr, err := run(o.Transports[i], fmt.Sprintf("round %d", r+1))
-		if err != nil {
+	for k, i := range rotation(n, r) {
+		if skip(i) {
+			continue
+		}
+		if err := run(i, k, fmt.Sprintf("round %d", r+1)); err != nil {
 			return err
 		}
-		fr.Round, fr.Order = r, k
-		c.Series[i].Runs[r] = fr
 	}
 	return nil
 }
@@ -449,6 +565,8 @@ func fanoutRunOf(res *FanoutResult) (FanoutRun, error) {
 	}
 	msgs := float64(max(1, res.Options.Count))
 	fr := FanoutRun{
+		Lost:       res.lost(),
+		OutOfOrder: res.outOfOrder(),
 		MsgsPerSec: res.MsgsPerSecPerReceiver(),
 		SenderCPU:  float64(res.Sender.CPU.Nanoseconds()) / msgs,
 		Elapsed:    res.Elapsed,
@@ -472,38 +590,28 @@ func fanoutRunOf(res *FanoutResult) (FanoutRun, error) {
 // pingRound runs round r of the ping-pong, preceded by the warm-up in round 0.
 func (m *Matrix) pingRound(ctx context.Context, o MatrixOptions, r int) error {
 	po := PingOptions{Payload: o.PingPayload, Count: o.PingCount, Warmup: o.PingWarmup, Seed: o.Seed + uint64(r), Timeout: o.Timeout}
-	run := func(p Pair, what string) (PingRun, error) {
+	skip := func(i int) bool { return m.PingPong.Series[i].Status != "" }
+	return runRotated(len(o.Pairs), r, skip, func(i, order int, what string) error {
+		p := o.Pairs[i]
 		if err := ctx.Err(); err != nil {
-			return PingRun{}, err
+			return err
 		}
 		res, err := RunPingPong(ctx, p, po)
 		if err != nil {
-			return PingRun{}, err
+			return err
 		}
 		pr, err := pingRunOf(res)
 		if err != nil {
-			return PingRun{}, fmt.Errorf("bench: matrix %s: %s ping-pong, %d B × %d: %w", what, p.Name(), res.Options.Payload, po.Count, err)
+			return fmt.Errorf("bench: matrix %s: %s ping-pong, %d B × %d: %w", what, p.Name(), res.Options.Payload, po.Count, err)
 		}
 		progress(o.Progress, "%-9s ping-pong %6d B  %-16s p50 %s  p99 %s  p99.9 %s",
 			what, res.Options.Payload, p.Name(), fmtNs(float64(pr.P50)), fmtNs(float64(pr.P99)), fmtNs(float64(pr.P999)))
-		return pr, nil
-	}
-	if r == 0 {
-		for _, i := range rotation(len(o.Pairs), r) {
-			if _, err := run(o.Pairs[i], "warm-up"); err != nil {
-				return err
-			}
+		if order >= 0 {
+			pr.Round, pr.Order = r, order
+			m.PingPong.Series[i].Runs[r] = pr
 		}
-	}
-	for k, i := range rotation(len(o.Pairs), r) {
-		pr, err := run(o.Pairs[i], fmt.Sprintf("round %d", r+1))
-		if err != nil {
-			return err
-		}
-		pr.Round, pr.Order = r, k
-		m.PingPong.Series[i].Runs[r] = pr
-	}
-	return nil
+		return nil
+	})
 }
 
 // pingRunOf turns a result into figures, if and only if it passes Check.
@@ -528,6 +636,7 @@ func progress(w io.Writer, format string, args ...any) {
 
 // summarize computes every Stat and Ratio from the runs.
 func (m *Matrix) summarize() {
+	m.summarizeLossy()
 	for ci := range m.Fanout {
 		c := &m.Fanout[ci]
 		for si := range c.Series {

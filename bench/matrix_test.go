@@ -328,9 +328,12 @@ func TestRunMatrixSmall(t *testing.T) {
 		Pairs:      []Pair{PairOf(SeqPacket{}), Eventfd{}},
 		Rounds:     2,
 		Messages:   func(int) int { return 300 },
-		PingCount:  100,
-		Timeout:    testTimeout,
-		Progress:   &progress,
+
+		LossyTransports: []Transport{Dgram{Lossy: true}},
+		LossyMessages:   func(int) int { return 300 },
+		PingCount:       100,
+		Timeout:         testTimeout,
+		Progress:        &progress,
 	}
 	m, err := RunMatrix(context.Background(), o)
 	if err != nil {
@@ -358,12 +361,18 @@ func TestRunMatrixSmall(t *testing.T) {
 	if s := m.PingPong.series("eventfd"); s == nil || s.Payload != SeqSize {
 		t.Errorf("eventfd series = %+v, want payload %d", s, SeqSize)
 	}
+	if len(m.Lossy) != 1 {
+		t.Fatalf("got %d lossy cells, want 1", len(m.Lossy))
+	}
+	if s := m.Lossy[0].series("dgram-lossy"); s == nil || s.Delivered.N != 2 || s.Delivered.Median <= 0 || s.Offered.Median <= 0 {
+		t.Errorf("dgram-lossy series = %+v, want 2 rounds of positive delivered and offered rates", s)
+	}
 	// Warm-up: one run per transport and pair before round 1; then 2 rounds.
 	lines := strings.Count(progress.String(), "\n")
-	if want := 3 * (2 + 2); lines != want {
+	if want := 3 * (2 + 2 + 1); lines != want {
 		t.Errorf("got %d progress lines, want %d:\n%s", lines, want, progress.String())
 	}
-	if got := strings.Count(progress.String(), "warm-up"); got != 4 {
-		t.Errorf("got %d warm-up runs, want 4", got)
+	if got := strings.Count(progress.String(), "warm-up"); got != 5 {
+		t.Errorf("got %d warm-up runs, want 5", got)
 	}
 }

@@ -100,20 +100,20 @@ func (Bridge) Join(host, a, b *netns.NS, tag string, addrs [2]string) (func(), e
 	return u.run, nil
 }
 
-// VDE is vde_switch (Debian's vde2) with one TAP port per namespace: the
+// VDETaps is vde_switch (Debian's vde2) with one TAP port per namespace: the
 // user-space switch that ipn's switch policy stands in for.
-type VDE struct{}
+type VDETaps struct{}
 
 // Name implements NetPath.
-func (VDE) Name() string { return "vde_switch" }
+func (VDETaps) Name() string { return "vde_switch" }
 
 // Describe implements NetPath.
-func (VDE) Describe() string {
+func (VDETaps) Describe() string {
 	return "one vde_switch process with two TAP ports (vde_switch -t A -t B), each TAP moved into its namespace"
 }
 
 // Join implements NetPath.
-func (VDE) Join(host, a, b *netns.NS, tag string, addrs [2]string) (func(), error) {
+func (VDETaps) Join(host, a, b *netns.NS, tag string, addrs [2]string) (func(), error) {
 	dir, err := os.MkdirTemp("", "ipn-bench-vde-")
 	if err != nil {
 		return nil, err
@@ -232,5 +232,5 @@ func BuildIPN(dir string) (string, error) {
 // carries 64 KiB TCP segments, so its TAP nodes use segmentation offload,
 // as veth pairs on a bridge do; vde_switch has no such mode.
 func NetPaths(bin string) []NetPath {
-	return []NetPath{IPNSwitch{Bin: bin, Create: []string{"--lossless", "--pool", "256", "--mtu", strconv.Itoa(netdev.OffloadMTU)}}, Bridge{}, VDE{}}
+	return []NetPath{IPNSwitch{Bin: bin, Create: []string{"--lossless", "--pool", "256", "--mtu", strconv.Itoa(netdev.OffloadMTU)}}, Bridge{}, VDETaps{}}
 }

@@ -97,7 +97,7 @@ func (res *NetResults) writeTargets(b *strings.Builder) {
 		base string
 		want float64
 		text string
-	}{{VDE{}.Name(), 3, "at least 3× vde_switch's throughput"}, {Bridge{}.Name(), 0.5, "within 2× of the Linux bridge's throughput"}} {
+	}{{VDETaps{}.Name(), 3, "at least 3× vde_switch's throughput"}, {Bridge{}.Name(), 0.5, "within 2× of the Linux bridge's throughput"}} {
 		r := res.ratio(t.base, metricNetBps)
 		if r == nil || r.N == 0 {
 			continue

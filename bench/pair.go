@@ -46,6 +46,9 @@ type pairConfig struct {
 
 func (p pairOf) Name() string { return p.t.Name() }
 
+// Available implements Prober: a pair runs where its transport does.
+func (p pairOf) Available() error { return availability(p.t) }
+
 func (p pairOf) SetupPair(payload int) (*Plan, error) {
 	fwd, err := p.t.Setup(1, payload)
 	if err != nil {

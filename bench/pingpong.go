@@ -43,6 +43,9 @@ func PairPayload(p Pair, payload int) int {
 
 // RunPingPong runs one ping-pong over p between two real processes.
 func RunPingPong(ctx context.Context, p Pair, o PingOptions) (*PingResult, error) {
+	if err := availability(p); err != nil {
+		return nil, fmt.Errorf("bench: %s: not available: %w", p.Name(), err)
+	}
 	o.Payload = PairPayload(p, o.Payload)
 	if o.Payload < SeqSize || o.Count < 0 || o.Warmup < 0 {
 		return nil, fmt.Errorf("bench: %s: payload %d, count %d, warmup %d: want ≥%d, ≥0, ≥0",

@@ -17,11 +17,16 @@ type Report struct {
 	Bytes      uint64 `json:"bytes"`
 	CRC        uint32 `json:"crc"`
 	OutOfOrder uint64 `json:"out_of_order"`
+	Skipped    uint64 `json:"skipped,omitempty"`
+	Backward   uint64 `json:"backward,omitempty"`
 	Corrupt    uint64 `json:"corrupt"`
 
 	// Elapsed runs from the parent's start signal to the end of the
 	// child's stream (sender: Close returned; receiver: io.EOF).
 	Elapsed time.Duration `json:"elapsed_ns"`
+	// Sending is a sender's time from the start signal to the return of
+	// its last Send, before Close: the offered rate of a lossy run.
+	Sending time.Duration `json:"sending_ns,omitempty"`
 	// Allocs counts heap allocations in the child during Elapsed.
 	Allocs uint64 `json:"allocs"`
 	// CPU is the user and system CPU time of the whole child process (all
@@ -37,7 +42,7 @@ type Report struct {
 
 func (r *Report) addTally(t *Tally) {
 	r.Msgs, r.Bytes, r.CRC = t.Msgs, t.Bytes, t.CRC
-	r.OutOfOrder, r.Corrupt = t.OutOfOrder, t.Corrupt
+	r.OutOfOrder, r.Skipped, r.Backward, r.Corrupt = t.OutOfOrder, t.Skipped, t.Backward, t.Corrupt
 }
 
 // Latency summarises round-trip times measured by a pinger.

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
@@ -15,7 +14,7 @@ var (
 )
 
 // TestWriteResults runs the whole benchmark matrix (RunMatrix) and writes
-// RESULTS.md. It takes long and wants a quiet machine, so it only runs when
+// RESULTS.md, with the plot results.svg beside it. It takes long and wants a quiet machine, so it only runs when
 // asked for with -results; see ResultsCommand.
 func TestWriteResults(t *testing.T) {
 	if *resultsPath == "" {
@@ -25,15 +24,11 @@ func TestWriteResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var md bytes.Buffer
-	if err := m.WriteMarkdown(&md); err != nil {
+	md, err := WriteResults(m, *resultsPath) // and the plot beside it
+	if err != nil {
 		t.Fatal(err)
 	}
-	// Keep the network-path section, which TestWriteNetResults writes.
-	if err := os.WriteFile(*resultsPath, keepNetSection(*resultsPath, md.Bytes()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.Stdout.Write(md.Bytes())
+	os.Stdout.Write(md)
 	if *resultsJSON != "" {
 		js, err := json.MarshalIndent(m, "", "\t")
 		if err != nil {

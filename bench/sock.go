@@ -40,6 +40,9 @@ func sockSetup(name string, typ, n int) (*Plan, error) {
 type sockSender struct {
 	files []*os.File // keeps the descriptors open
 	fds   []int
+	// dropWhenFull sends messages without waiting: one that finds a
+	// receiver's queue full is not delivered to that receiver.
+	dropWhenFull bool
 }
 
 func openSockSender(ep Endpoint) (*sockSender, error) {
@@ -58,11 +61,32 @@ func (s *sockSender) Send(p []byte) error {
 		return errors.New("empty message: it would end the stream")
 	}
 	for i, fd := range s.fds {
-		if err := sendMsg(fd, p); err != nil {
+		var err error
+		if s.dropWhenFull {
+			err = sendOrDrop(fd, p)
+		} else {
+			err = sendMsg(fd, p)
+		}
+		if err != nil {
 			return fmt.Errorf("socket %d: %w", i, err)
 		}
 	}
 	return nil
+}
+
+// sendOrDrop sends p as one message on fd without waiting; a full queue
+// drops it.
+func sendOrDrop(fd int, p []byte) error {
+	for {
+		err := unix.Sendto(fd, p, unix.MSG_DONTWAIT, nil)
+		switch err {
+		case nil, unix.EAGAIN:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return fmt.Errorf("send(%d, %d bytes, MSG_DONTWAIT): %w", fd, len(p), err)
+	}
 }
 
 func (s *sockSender) Close() error {

@@ -10,12 +10,17 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // arrived out of sequence and, when it verifies content, how many differ
 // from what the sender generated. Every transport's receiver reads every
 // byte through Add, so zero-copy is never mistaken for not reading.
+// Skipped and Backward tell loss from disorder, for transports that may
+// drop: a gap in the sequence counts the messages missing in it, a sequence
+// number not above the previous one is a message reordered or duplicated.
 // One goroutine at a time.
 type Tally struct {
 	Msgs       uint64
 	Bytes      uint64
 	CRC        uint32
 	OutOfOrder uint64 // messages whose sequence number is not the previous one's + 1
+	Skipped    uint64 // messages missing in gaps of the sequence (lost, or not yet seen)
+	Backward   uint64 // messages whose sequence number is not above the previous one's
 	Corrupt    uint64 // messages too short or, when verifying, not what the sender sent
 
 	next   uint64
@@ -38,6 +43,11 @@ func (t *Tally) Add(p []byte) {
 	seq := Seq(p)
 	if seq != t.next {
 		t.OutOfOrder++
+		if seq > t.next {
+			t.Skipped += seq - t.next
+		} else {
+			t.Backward++
+		}
 	}
 	t.next = seq + 1
 	if t.verify != nil && !t.verify.Match(p) {

@@ -31,18 +31,24 @@ func benchCmd() *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure ipn against kernel sockets and a bare shared-memory ring, side by side",
+		Short: "Measure ipn against kernel sockets, ZeroMQ, vde_switch and a bare shared-memory ring, side by side",
 		Long: `bench runs the benchmark matrix of package bench on this machine, in one run:
 one sender process to 1, 2 and 4 receiver processes at 64 B, 1500 B and 64 KiB
 through ipn (bare and through its public API), AF_UNIX SOCK_SEQPACKET and
-SOCK_DGRAM, and a bare spinning shared-memory ring; 64 B ping-pong; the cost
-of each dispatch policy; and unicast between process pairs on a switch. Every
-run is checked (nothing lost, nothing reordered, every byte's CRC-32C right):
-a failed check is an error, never a figure. Figures are medians of several
-rounds, and ratios are taken round by round.
+SOCK_DGRAM, ZeroMQ XPUB/SUB over ipc:// (libzmq, loaded at run time), and a
+bare spinning shared-memory ring; the same fan-out lossy, the sender never
+waiting, through ipn, SOCK_DGRAM, ZeroMQ PUB and vde_switch in hub mode;
+64 B ping-pong; the cost of each dispatch policy; and unicast between process
+pairs on a switch. Every run is checked (lossless: nothing lost, nothing
+reordered, every byte's CRC-32C right; lossy: what arrived is intact, in order,
+never twice): a failed check is an error, never a figure. A baseline whose
+program or library is missing is reported as skipped, with the reason.
+Figures are medians of several rounds, and ratios are taken round by round.
 
 Progress goes to standard error, the tables (Markdown, or --json) to standard
-output. It takes a few minutes; --quick takes seconds, for a smoke test.`,
+output; --out also writes them to a file and, for Markdown, the plot beside it
+(RESULTS.md gets results.svg). It takes a few minutes; --quick takes about a
+minute, for a smoke test.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -52,17 +58,26 @@ output. It takes a few minutes; --quick takes seconds, for a smoke test.`,
 				return err
 			}
 			var b strings.Builder
-			if asJSON {
+			switch {
+			case asJSON:
 				js, err := json.MarshalIndent(m, "", "\t")
 				if err != nil {
 					return err
 				}
 				b.Write(append(js, '\n'))
-			} else if err := m.WriteMarkdown(&b); err != nil {
-				return err
-			}
-			if out != "" {
-				if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+				if out != "" {
+					if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+						return err
+					}
+				}
+			case out != "":
+				md, err := bench.WriteResults(m, out)
+				if err != nil {
+					return err
+				}
+				b.Write(md)
+			default:
+				if err := m.WriteMarkdown(&b); err != nil {
 					return err
 				}
 			}
@@ -72,6 +87,6 @@ output. It takes a few minutes; --quick takes seconds, for a smoke test.`,
 	}
 	cmd.Flags().BoolVar(&quick, "quick", false, "a short smoke run: 1 round, small counts")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of Markdown")
-	cmd.Flags().StringVar(&out, "out", "", "also write the output to this file")
+	cmd.Flags().StringVar(&out, "out", "", "also write the output to this file (Markdown: and the plot beside it, as .svg)")
 	return cmd
 }

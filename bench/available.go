@@ -1,0 +1,63 @@
+package bench
+
+import "fmt"
+
+// Optional abilities of a Transport (or Pair) that the matrix, the tests and
+// the benchmarks honour. Each is a separate small interface, checked with a
+// type assertion, so that a transport that needs none of them implements
+// none.
+
+// Prober is a Transport or Pair that depends on a program or library the
+// machine may lack (vde_switch, libzmq). Available returns nil when it can
+// run here, or why it cannot. A transport that is not available is reported
+// as skipped with that reason (in progress, Markdown and JSON), never
+// silently left out.
+type Prober interface {
+	Available() error
+}
+
+// Dropper is a Transport that may drop messages when a receiver falls
+// behind, by design or because of its settings. Its runs are checked by
+// CheckLossy (what arrived is intact, in order, never twice) instead of
+// Check, and it belongs in the lossy matrix; in the lossless matrix it is
+// reported as "lossy only".
+type Dropper interface {
+	Drops() bool
+}
+
+// availability is nil when x can run on this machine, or why it cannot.
+func availability(x any) error {
+	if p, ok := x.(Prober); ok {
+		return p.Available()
+	}
+	return nil
+}
+
+// drops reports whether t may drop messages.
+func drops(t Transport) bool {
+	d, ok := t.(Dropper)
+	return ok && d.Drops()
+}
+
+// Why a series of the matrix has no figures. The Markdown shows the label
+// in the table and the reason in a note under it.
+const (
+	statusSkipped   = "skipped"    // the transport cannot run on this machine
+	statusNA        = "n/a"        // the transport cannot carry this payload
+	statusLossyOnly = "lossy only" // the transport may drop, so it has no lossless figures
+)
+
+// notRunnable returns the status and reason for which t gets no figures
+// for payload in a matrix of the given lossiness, or "" when it runs.
+func notRunnable(t Transport, payload int, lossy bool) (status, reason string) {
+	if err := availability(t); err != nil {
+		return statusSkipped, err.Error()
+	}
+	if !lossy && drops(t) {
+		return statusLossyOnly, t.Name() + " may drop messages when a receiver falls behind, so it appears in the lossy table only"
+	}
+	if l, ok := t.(PayloadLimiter); ok && payload > l.MaxPayload() {
+		return statusNA, fmt.Sprintf("%s carries at most %d bytes of payload per message", t.Name(), l.MaxPayload())
+	}
+	return "", ""
+}
