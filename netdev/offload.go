@@ -165,27 +165,35 @@ func pseudoSum(addrs []byte, proto, length int) uint16 {
 
 // checksum is the Internet checksum (RFC 1071), the complement of the
 // ones'-complement sum, of b following data whose checksum is initial (0
-// for none). It adds
-// eight bytes at a time in the machine's order and swaps the folded result,
-// which the ones'-complement sum allows.
+// for none). It adds the 32-bit halves of 8-byte words, in the machine's
+// order, into four independent 64-bit sums, which cannot overflow for any
+// frame and keep the adds from waiting on each other; then it folds and
+// swaps the result, which the ones'-complement sum allows.
 func checksum(b []byte, initial uint16) uint16 {
-	var sum, carry uint64
+	var s0, s1, s2, s3 uint64
+	for len(b) >= 32 {
+		w0 := binary.LittleEndian.Uint64(b)
+		w1 := binary.LittleEndian.Uint64(b[8:])
+		w2 := binary.LittleEndian.Uint64(b[16:])
+		w3 := binary.LittleEndian.Uint64(b[24:])
+		s0 += w0&0xffffffff + w0>>32
+		s1 += w1&0xffffffff + w1>>32
+		s2 += w2&0xffffffff + w2>>32
+		s3 += w3&0xffffffff + w3>>32
+		b = b[32:]
+	}
 	for len(b) >= 8 {
-		sum, carry = bits.Add64(sum, binary.LittleEndian.Uint64(b), carry)
+		w := binary.LittleEndian.Uint64(b)
+		s0 += w&0xffffffff + w>>32
 		b = b[8:]
 	}
-	sum += carry
-	if sum < carry {
-		sum++
+	for ; len(b) >= 2; b = b[2:] {
+		s1 += uint64(binary.LittleEndian.Uint16(b))
 	}
-	var rest uint64
-	for i := 0; i+1 < len(b); i += 2 {
-		rest += uint64(binary.LittleEndian.Uint16(b[i:]))
+	if len(b) == 1 {
+		s2 += uint64(b[0])
 	}
-	if len(b)%2 == 1 {
-		rest += uint64(b[len(b)-1])
-	}
-	sum, carry = bits.Add64(sum, rest, 0)
+	sum, carry := bits.Add64(s0+s1, s2+s3, 0)
 	sum += carry
 	s := sum>>32 + sum&0xffffffff
 	s = s>>16 + s&0xffff

@@ -117,3 +117,14 @@ func TestSegmentHeader(t *testing.T) {
 		t.Error("a long UDP datagram was accepted for segmentation")
 	}
 }
+
+func BenchmarkChecksum64K(b *testing.B) {
+	buf := make([]byte, 65536)
+	for i := range buf {
+		buf[i] = byte(i * 13)
+	}
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		checksum(buf, 0)
+	}
+}
