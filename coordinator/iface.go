@@ -324,7 +324,7 @@ type pumpPort struct {
 	dispatch func(*ring.Delivery)
 }
 
-var _ netdev.Port = (*pumpPort)(nil)
+var _ netdev.SlotPort = (*pumpPort)(nil)
 
 func (p *pumpPort) Send(b []byte) error {
 	_, err := dispatch.Send(p.port, p.dispatch, b, 0, true, time.Time{})
@@ -350,3 +350,24 @@ func (p *pumpPort) TryRecv(b []byte) (int, error) {
 }
 
 func (p *pumpPort) Close() error { p.port.Close(); return nil }
+
+func (p *pumpPort) Alloc() (ring.Tx, error) { return p.port.Alloc(time.Time{}) }
+
+func (p *pumpPort) Submit(t ring.Tx, n int) error {
+	_, err := p.port.SubmitWith(t, n, 0, p.dispatch)
+	return err
+}
+
+func (p *pumpPort) Abort(t ring.Tx) { p.port.Abort(t) }
+
+func (p *pumpPort) RecvView() (ring.View, error) {
+	for {
+		v, err := p.port.RecvView(time.Time{})
+		if err != nil || !v.OOB {
+			return v, err
+		}
+		p.port.Release(v)
+	}
+}
+
+func (p *pumpPort) Release(v ring.View) { p.port.Release(v) }

@@ -103,15 +103,29 @@ func complete(frame []byte, hdr []byte) {
 }
 
 // segmentHeader writes into hdr the virtio-net header for frame, to be
+// written to a TAP whose link MTU is mtu, and patches frame to match: see
+// segmentPlan. It reports false for a frame too long to send and not
+// segmentable.
+func segmentHeader(hdr, frame []byte, mtu int) bool {
+	at, sum, ok := segmentPlan(hdr, frame, mtu)
+	if ok && at > 0 {
+		binary.BigEndian.PutUint16(frame[at:], sum)
+	}
+	return ok
+}
+
+// segmentPlan writes into hdr the virtio-net header for frame, to be
 // written to a TAP whose link MTU is mtu: a frame that fits goes as it is;
 // a longer TCP segment (one read from an offloading TAP) is marked for the
-// kernel to cut into segments that fit, with its TCP checksum replaced by
-// the pseudo-header's sum, as the kernel expects then. It reports false
-// for a frame too long to send and not segmentable.
-func segmentHeader(hdr, frame []byte, mtu int) bool {
+// kernel to cut into segments that fit. Then its TCP checksum, at offset
+// at, must be replaced by sum, the pseudo-header's sum, as the kernel
+// expects; at is 0 when nothing is to be patched. The frame itself is left
+// alone: it may be a slot of shared memory that other nodes read. ok is
+// false for a frame too long to send and not segmentable.
+func segmentPlan(hdr, frame []byte, mtu int) (at int, sum uint16, ok bool) {
 	clear(hdr)
 	if len(frame) <= 14+mtu {
-		return true
+		return 0, 0, true
 	}
 	l2 := 14
 	typ := binary.BigEndian.Uint16(frame[12:])
@@ -130,28 +144,27 @@ func segmentHeader(hdr, frame []byte, mtu int) bool {
 		tcpLen = int(binary.BigEndian.Uint16(frame[l2+4:]))
 		pseudo = pseudoSum(frame[l2+8:l2+40], 6, tcpLen)
 	default:
-		return false
+		return 0, 0, false
 	}
 	th := l2 + ipLen
 	if ipLen < 20 || len(frame) < th+20 || th+tcpLen != len(frame) {
-		return false
+		return 0, 0, false
 	}
 	thLen := int(frame[th+12]>>4) * 4
 	mss := mtu - ipLen - thLen
 	if thLen < 20 || mss <= 0 {
-		return false
+		return 0, 0, false
 	}
 	if frame[th+13]&0x80 != 0 { // CWR
 		gso |= gsoECN
 	}
-	binary.BigEndian.PutUint16(frame[th+16:], pseudo)
 	hdr[0] = vnetNeedsCsum
 	hdr[1] = byte(gso)
 	binary.LittleEndian.PutUint16(hdr[2:], uint16(th+thLen))
 	binary.LittleEndian.PutUint16(hdr[4:], uint16(mss))
 	binary.LittleEndian.PutUint16(hdr[6:], uint16(th))
 	binary.LittleEndian.PutUint16(hdr[8:], 16)
-	return true
+	return th + 16, pseudo, true
 }
 
 // pseudoSum is the folded sum of a TCP pseudo-header: addrs are the source

@@ -30,7 +30,9 @@ const BatchSize = 32
 // Pump moves frames both ways between dev and node until ctx ends or
 // either side fails: frames the host sends on the interface enter the
 // network, frames the network delivers to the node reach the host. Each
-// way moves a batch per wake-up. Pump owns dev and node: it closes both
+// way moves a batch per wake-up, or, when node lends its slots (SlotPort)
+// and dev moves single frames, every frame goes between the interface and
+// a slot with no copy of the pump's own. Pump owns dev and node: it closes both
 // before it returns, and returns once both ways have stopped. A frame
 // longer than mtu is cut to mtu bytes. It returns nil when ctx ended it.
 func Pump(ctx context.Context, dev Device, node Port, mtu int) error {
@@ -46,12 +48,22 @@ func Pump(ctx context.Context, dev Device, node Port, mtu int) error {
 	defer context.AfterFunc(ctx, func() { stop(nil) })()
 	var wg sync.WaitGroup
 	wg.Add(2)
+	sp, slots := node.(SlotPort)
+	fd, single := dev.(frameDevice)
 	go func() { // interface → network
 		defer wg.Done()
+		if slots && single {
+			stop(slotsToNetwork(fd, sp, make([]byte, mtu)))
+			return
+		}
 		stop(toNetwork(dev, node, NewBatch(BatchSize, mtu, dev.Headroom())))
 	}()
 	go func() { // network → interface
 		defer wg.Done()
+		if slots && single {
+			stop(slotsToInterface(fd, sp))
+			return
+		}
 		stop(toInterface(dev, node, NewBatch(BatchSize, mtu, dev.Headroom())))
 	}()
 	wg.Wait()

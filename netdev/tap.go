@@ -1,6 +1,7 @@
 package netdev
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -21,12 +22,29 @@ type charDev struct {
 	vnet       bool // frames come and go after a virtio-net header (offload)
 	linkMTU    int  // for segmenting, with vnet
 
-	// The read callback and its state, made once so that reads do not
-	// allocate: ReadBatch is for one goroutine at a time.
+	// The read callbacks and their state, made once so that reads do not
+	// allocate: reads are for one goroutine at a time.
 	rb     *Batch
 	rerr   error
 	readFn func(fd uintptr) bool
+	rbuf   []byte // TryReadFrame's
+	rn     int
+	rhdr   [vnetHdrLen]byte
+	rv     iovecs
+	tryFn  func(fd uintptr) bool
+	pfd    [1]unix.PollFd
+	waitFn func(fd uintptr) bool
+
+	// The write callback and its state: writes are for one goroutine at a
+	// time too.
+	whdr    [vnetHdrLen]byte
+	whead   [128]byte // a frame's headers, patched for segmentation
+	wv      iovecs
+	werr    error
+	writeFn func(fd uintptr) bool
 }
+
+var _ frameDevice = (*charDev)(nil)
 
 var _ Device = (*charDev)(nil)
 
@@ -66,7 +84,7 @@ func newCharDev(kind, name string, f *os.File) (*charDev, error) {
 	if ifc, err := net.InterfaceByName(name); err == nil && ifc.MTU > 0 {
 		d.linkMTU = ifc.MTU
 	}
-	d.readFn = d.readReady
+	d.readFn, d.tryFn, d.waitFn, d.writeFn = d.readReady, d.tryRead, d.readable, d.writeReady
 	return d, nil
 }
 
@@ -142,5 +160,98 @@ func freeName(prefix string) string {
 		if _, err := net.InterfaceByName(n); err != nil {
 			return n
 		}
+	}
+}
+
+// TryReadFrame reads one frame into b if one is ready: with offload after
+// its header, into the device's own, and with its checksum completed.
+func (d *charDev) TryReadFrame(b []byte) (int, error) {
+	d.rbuf, d.rn, d.rerr = b, 0, nil
+	if err := d.rc.Read(d.tryFn); err != nil {
+		return 0, err
+	}
+	return d.rn, d.rerr
+}
+
+func (d *charDev) tryRead(fd uintptr) bool {
+	for {
+		var n int
+		var err error
+		if d.vnet {
+			d.rv.set2(d.rhdr[:], d.rbuf)
+			n, err = d.rv.readv(fd)
+		} else {
+			n, err = unix.Read(int(fd), d.rbuf)
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil: // EAGAIN included: the caller decides to wait
+			d.rerr = err
+		case n == 0:
+			d.rerr = io.EOF
+		case d.vnet && n <= vnetHdrLen:
+			continue
+		case d.vnet:
+			d.rn = n - vnetHdrLen
+			complete(d.rbuf[:d.rn], d.rhdr[:])
+		default:
+			d.rn = n
+		}
+		return true
+	}
+}
+
+// WaitReadable waits until a frame may be ready to read.
+func (d *charDev) WaitReadable() error { return d.rc.Read(d.waitFn) }
+
+// readable looks whether a frame is ready. The poller waits for the next
+// one otherwise; a frame that came before this look is seen by it.
+func (d *charDev) readable(fd uintptr) bool {
+	d.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+	n, _ := unix.Poll(d.pfd[:], 0)
+	return n != 0
+}
+
+// WriteFrame writes one frame. With offload it goes after a header, and a
+// long TCP segment's headers go from a copy patched for the kernel to cut
+// it: the frame itself may be a slot other nodes read.
+func (d *charDev) WriteFrame(frame []byte) error {
+	if !d.vnet {
+		_, err := d.f.Write(frame)
+		return err
+	}
+	at, sum, ok := segmentPlan(d.whdr[:], frame, d.linkMTU)
+	switch {
+	case !ok:
+		return nil // too long, not segmentable: dropped
+	case at > 0 && at+2 <= len(d.whead):
+		head := d.whead[:at+2]
+		copy(head, frame)
+		binary.BigEndian.PutUint16(head[at:], sum)
+		d.wv.set3(d.whdr[:], head, frame[at+2:])
+	case at > 0:
+		return nil // headers longer than any TCP/IP stack makes: dropped
+	default:
+		d.wv.set2(d.whdr[:], frame)
+	}
+	d.werr = nil
+	if err := d.rc.Write(d.writeFn); err != nil {
+		return err
+	}
+	return d.werr
+}
+
+func (d *charDev) writeReady(fd uintptr) bool {
+	for {
+		_, err := d.wv.writev(fd)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return false
+		}
+		d.werr = err
+		return true
 	}
 }
