@@ -23,11 +23,12 @@ func Identify(fd int) (kind, name string, index int, err error) {
 			kind = KindTUN
 		}
 		name = ifr.Name()
-		ifc, err := net.InterfaceByName(name)
-		if err != nil {
-			return "", "", 0, fmt.Errorf("netdev: %s: %w", name, err)
+		// The interface may be in another network namespace already, where
+		// its index means nothing here: 0 then.
+		if ifc, err := net.InterfaceByName(name); err == nil {
+			index = ifc.Index
 		}
-		return kind, name, ifc.Index, nil
+		return kind, name, index, nil
 	}
 	sa, err := unix.Getsockname(fd)
 	if err != nil {

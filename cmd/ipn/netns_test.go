@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"ipn/internal/netns"
+	"ipn/internal/netns/netnstest"
 	"ipn/internal/probe"
 )
 
@@ -148,4 +150,26 @@ func TestTrunkTaggedFrames(t *testing.T) {
 			t.Errorf("ARP for %s tagged %d: got reply %+v, err %v; want no reply", c.target, c.vlan, r, err)
 		}
 	}
+}
+
+// TestTapConfigures: ipn tap moves its interface into a namespace, gives
+// it an address and sets it up itself (--netns, --addr), and two such
+// hosts ping each other.
+func TestTapConfigures(t *testing.T) {
+	needNetAdmin(t)
+	path := switchNet(t)
+	tag := nsTag("cf")
+	var hosts []*netns.NS
+	for i := 0; i < 2; i++ {
+		ns := netnstest.New(t, fmt.Sprintf("%s-%d", tag, i))
+		startNode(t, "tap", path, "--name", fmt.Sprintf("%s%c", tag, 'a'+i), "--netns", ns.Name,
+			"--addr", fmt.Sprintf("10.222.0.%d/24", i+1))
+		hosts = append(hosts, ns)
+	}
+	for i, ns := range hosts {
+		if !ns.Has(fmt.Sprintf("%s%c", tag, 'a'+i)) {
+			t.Fatalf("the interface is not in %s", ns)
+		}
+	}
+	mustPing(t, hosts[0], "10.222.0.2", "between hosts ipn tap configured")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ipn"
+	"ipn/internal/netns"
 	"ipn/netdev"
 )
 
@@ -28,14 +29,16 @@ grab with the same interface name takes it over. ipn unpersist removes it.`
 func ifaceCmd(kind string) *cobra.Command {
 	var name string
 	var persist bool
+	var cfg ifaceConfig
 	short, long := "Join a network as a new TAP interface of the host", `tap creates a virtual Ethernet interface (named --name, or ipnN) and joins the
 network at PATH with it: frames the host sends on the interface enter the
 network, frames the network delivers reach the host. Virtual machines and
 network namespaces plug into ipn this way. It runs until interrupted, and
 the interface goes with it. Creating an interface needs CAP_NET_ADMIN.`
 	example := `  ipn create ./lan --policy switch
-  ipn tap ./lan --name ipn0 &
-  ip link set ipn0 up`
+  ipn tap ./lan --name ipn0 --addr 10.0.0.1/24 &
+  ip netns add web
+  ipn tap ./lan --netns web --addr 10.0.0.2/24 &`
 	if kind == netdev.KindTUN {
 		short, long = "Join a layer-3 network as a new TUN interface of the host", `tun creates a virtual IP interface (named --name, or ipntunN), without
 Ethernet headers, and joins the network at PATH with it, for l3 networks:
@@ -43,7 +46,7 @@ packets the host sends on it enter the network, packets the network
 delivers reach the host. It runs until interrupted. Creating an interface
 needs CAP_NET_ADMIN.`
 		example = `  ipn create ./net --policy l3
-  ipn tun ./net --name ipntun0 &`
+  ipn tun ./net --name ipntun0 --addr 10.0.0.1/24 &`
 	}
 	cmd := &cobra.Command{
 		Use:     kind + " PATH",
@@ -61,11 +64,14 @@ needs CAP_NET_ADMIN.`
 				}
 				return netdev.NewTAP(name)
 			}
-			return joinAndPump(cmd, args[0], kind, name, persist, open)
+			return joinAndPump(cmd, args[0], kind, name, persist, open, cfg)
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
 	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface when the command ends")
+	cmd.Flags().StringVar(&cfg.netns, "netns", "", "move the interface into this network namespace (as made by ip netns add)")
+	cmd.Flags().StringVar(&cfg.addr, "addr", "", "give the interface this address (CIDR, as 10.0.0.1/24) and set it up")
+	cmd.Flags().BoolVar(&cfg.up, "up", false, "set the interface up")
 	return cmd
 }
 
@@ -83,7 +89,7 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
   ipn grab ./lan eth1 &`,
 		Args: cobra.ExactArgs(2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], persist, func(int) (netdev.Device, error) { return netdev.Grab(args[1]) })
+			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], persist, func(int) (netdev.Device, error) { return netdev.Grab(args[1]) }, ifaceConfig{})
 		}),
 	}
 	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface grabbed when the command ends")
@@ -96,12 +102,15 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
 // makes the interface once the node is in, so a refused join leaves no
 // interface behind: a TAP with segmentation offload when the network's MTU
 // carries 64 KiB TCP segments (netdev.OffloadMTU).
-func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open func(mtu int) (netdev.Device, error)) error {
+func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open func(mtu int) (netdev.Device, error), cfg ifaceConfig) error {
 	n := ipn.NewNode(ipn.Any)
 	n.SetDescr(strings.TrimSpace(kind + " " + name))
 	dev, info, err := takeOver(n, path, name)
 	if err == nil && dev == nil {
 		dev, info, err = attachNew(n, path, persist, open)
+		if err == nil {
+			err = cfg.apply(dev.Name())
+		}
 	} else if err == nil && persist && !info.Persist {
 		info, err = ipn.SetPersist(info.Name, true)
 	}
@@ -166,4 +175,40 @@ func ifaceNote(info ipn.IfaceInfo) string {
 		return " (persistent)"
 	}
 	return ""
+}
+
+// ifaceConfig is what ipn tap and tun set on a new interface, through
+// netlink: its namespace, an address, up.
+type ifaceConfig struct {
+	netns, addr string
+	up          bool
+}
+
+// apply configures the interface called name, made by this process and
+// handed to the coordinator already, which knows it by name and index.
+func (c ifaceConfig) apply(name string) error {
+	if c == (ifaceConfig{}) {
+		return nil
+	}
+	host, err := netns.Host()
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	at := host
+	if c.netns != "" {
+		if at, err = netns.Open(c.netns); err != nil {
+			return err
+		}
+		defer at.Close()
+		if err := host.Move(name, at); err != nil {
+			return err
+		}
+	}
+	if c.addr != "" {
+		if err := at.AddAddr(name, c.addr); err != nil {
+			return err
+		}
+	}
+	return at.Up(name)
 }

@@ -1,6 +1,6 @@
 // Package netns makes the network namespaces and links that the root-only
-// tests and benchmarks need, over netlink (github.com/vishvananda/netlink),
-// without running ip: named namespaces, veth pairs, VLAN subinterfaces,
+// tests and benchmarks need, and configures the interfaces of ipn tap and
+// tun, over netlink (github.com/vishvananda/netlink), without running ip: named namespaces, veth pairs, VLAN subinterfaces,
 // Linux bridges, addresses, links moved between namespaces and set up. It
 // also starts programs (ping, iperf3) inside a namespace.
 //

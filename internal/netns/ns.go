@@ -13,9 +13,10 @@ import (
 // made (New). Its methods are safe for concurrent use.
 type NS struct {
 	// Name is the namespace's name under /run/netns ("" for the host).
-	Name string
-	h    vnetns.NsHandle
-	nl   *netlink.Handle
+	Name  string
+	h     vnetns.NsHandle
+	nl    *netlink.Handle
+	owned bool // made by New: Close deletes it
 }
 
 // Host is the namespace the process runs in. Close it when done.
@@ -45,7 +46,7 @@ func New(name string) (*NS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netns: new namespace %s: %w", name, err)
 	}
-	n := &NS{Name: name, h: h}
+	n := &NS{Name: name, h: h, owned: true}
 	ok := false
 	defer func() {
 		if !ok {
@@ -62,6 +63,21 @@ func New(name string) (*NS, error) {
 	return n, nil
 }
 
+// Open is the existing namespace named name (under /run/netns, as ip netns
+// add makes them). Close leaves it in place.
+func Open(name string) (*NS, error) {
+	h, err := vnetns.GetFromName(name)
+	if err != nil {
+		return nil, fmt.Errorf("netns: namespace %s: %w", name, err)
+	}
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("netns: netlink in %s: %w", name, err)
+	}
+	return &NS{Name: name, h: h, nl: nl}, nil
+}
+
 // Close releases n; a namespace New made is deleted, and with it the
 // links inside it once no process runs there any more.
 func (n *NS) Close() error {
@@ -69,7 +85,7 @@ func (n *NS) Close() error {
 		n.nl.Close()
 	}
 	n.h.Close()
-	if n.Name == "" {
+	if !n.owned {
 		return nil
 	}
 	if err := vnetns.DeleteNamed(n.Name); err != nil {
