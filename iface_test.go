@@ -2,6 +2,7 @@ package ipn_test
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ipn"
+	"ipn/internal/netns"
 	"ipn/netdev"
 )
 
@@ -148,4 +150,54 @@ func waitIfacePort(t *testing.T, path, name string, ok func(*ipn.IfaceInfo) bool
 		return false
 	})
 	return got
+}
+
+// TestPersistentGrab: a grabbed interface kept by the coordinator after its
+// process let go, and given back, not removed, when its persistence is
+// cleared.
+func TestPersistentGrab(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: makes a veth pair and grabs one end")
+	}
+	host, err := netns.Host()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	name := fmt.Sprintf("ipng%d", os.Getpid()%100000)
+	if err := host.AddVeth(name, name+"p"); err != nil {
+		t.Fatal(err)
+	}
+	defer host.DelLink(name)
+	if err := host.Up(name, name+"p"); err != nil {
+		t.Fatal(err)
+	}
+	path := netPath(t)
+	creator(t, path) // keeps the network for the test
+	a := joiner(t, path)
+	dev, err := netdev.Grab(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := a.AttachInterface(dev.FD(), true); err != nil || info.Kind != netdev.KindGrab || info.Name != name {
+		t.Fatalf("AttachInterface(grab %s) = %+v, %v", name, info, err)
+	}
+	a.Close()
+	dev.Close()
+	waitIfacePort(t, path, name, func(f *ipn.IfaceInfo) bool { return f.Pumped && f.Kind == netdev.KindGrab })
+	if _, err := ipn.SetPersist(name, false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the grabbed port to go", func() bool {
+		_, ports, err := ipn.Stat(path)
+		for _, p := range ports {
+			if p.Iface != nil {
+				return false
+			}
+		}
+		return err == nil
+	})
+	if !host.Has(name) {
+		t.Errorf("%s was removed; a grabbed interface is to be given back", name)
+	}
 }
