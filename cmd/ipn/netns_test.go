@@ -55,20 +55,29 @@ func TestNetnsThreeTaps(t *testing.T) {
 		t.Errorf("the switch did not learn the three hosts:\n%s", st)
 	}
 
-	srv, err := probe.StartIperfServer(hosts[2].ns)
+	r := mustIperf(t, hosts[0], hosts[2], "10.219.0.3", "across the switch")
+	t.Logf("iperf3: %d bytes sent, %d received, %.0f Mbit/s, %d retransmits",
+		r.SentBytes, r.ReceivedBytes, r.ReceivedBps/1e6, r.Retransmits)
+}
+
+// mustIperf runs a 2-second iperf3 TCP test from one host to another, whose
+// address is addr, and fails the test unless it ends without error with
+// bytes received.
+func mustIperf(t *testing.T, from, to hostOn, addr, what string) probe.IperfResult {
+	t.Helper()
+	srv, err := probe.StartIperfServer(to.ns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	r, err := probe.Iperf(hosts[0].ns, "10.219.0.3", 2*time.Second)
+	r, err := probe.Iperf(from.ns, addr, 2*time.Second)
 	if err != nil {
-		t.Fatalf("iperf3 across the switch: %v\nserver: %s", err, srv.Close())
+		t.Fatalf("iperf3 %s: %v\nserver: %s", what, err, srv.Close())
 	}
 	if r.ReceivedBytes <= 0 {
-		t.Fatalf("iperf3 across the switch: the server received %d bytes, want some", r.ReceivedBytes)
+		t.Fatalf("iperf3 %s: the server received %d bytes, want some", what, r.ReceivedBytes)
 	}
-	t.Logf("iperf3: %d bytes sent, %d received, %.0f Mbit/s, %d retransmits",
-		r.SentBytes, r.ReceivedBytes, r.ReceivedBps/1e6, r.Retransmits)
+	return r
 }
 
 // TestVlanIsolation puts two namespaces on access ports of VLAN 10 and a

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
-	"time"
 
 	"ipn"
-	"ipn/internal/probe"
 	"ipn/netdev"
 )
 
@@ -20,18 +18,7 @@ func TestTapOffload(t *testing.T) {
 	path := newNet(t, "--policy", "switch", "--pool", "64", "--mtu", fmt.Sprint(netdev.OffloadMTU))
 	hosts := plugHosts(t, path, nsTag("of"), 221, 1, 2)
 	mustPing(t, hosts[0].ns, "10.221.0.2", "on the offloading switch")
-	srv, err := probe.StartIperfServer(hosts[1].ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	r, err := probe.Iperf(hosts[0].ns, "10.221.0.2", 2*time.Second)
-	if err != nil {
-		t.Fatalf("iperf3 across the offloading switch: %v\nserver: %s", err, srv.Close())
-	}
-	if r.ReceivedBytes <= 0 {
-		t.Fatalf("iperf3: the server received %d bytes, want some", r.ReceivedBytes)
-	}
+	r := mustIperf(t, hosts[0], hosts[1], "10.221.0.2", "across the offloading switch")
 	var st statOutput
 	if err := json.Unmarshal([]byte(mustIPN(t, nil, "stat", path, "--json")), &st); err != nil {
 		t.Fatal(err)
