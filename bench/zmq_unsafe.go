@@ -176,6 +176,9 @@ var zmqNoData [1]byte
 // sendMsg sends p as one message, retrying on EINTR (Go's preemption
 // signals interrupt libzmq's waits).
 func (k *zmqSocket) sendMsg(p []byte, flags int) error {
+	// errno is the thread's: read it on the thread that made the call.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	buf := p
 	if len(buf) == 0 {
 		buf = zmqNoData[:]
@@ -197,6 +200,8 @@ func (k *zmqSocket) sendMsg(p []byte, flags int) error {
 // recvMsg receives one message into p and returns its full length, which
 // exceeds len(p) when libzmq truncated it. p must not be empty.
 func (k *zmqSocket) recvMsg(p []byte, flags int) (int, error) {
+	runtime.LockOSThread() // errno is the thread's, as in sendMsg
+	defer runtime.UnlockOSThread()
 	a := k.args[:4]
 	for {
 		a[0], a[1], a[2], a[3] = k.s, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(flags)
