@@ -19,6 +19,11 @@
 //     fan-out over transports that may drop (LossyTransports), the sender
 //     never waiting: offered rate, delivered rate per receiver, drop rate.
 //
+//   - Network paths (RunNetPaths, root only): real TCP (iperf3) and ping
+//     between two network namespaces through an ipn switch with TAP nodes
+//     (ipn tap, segmentation offload on), a Linux bridge with veth pairs
+//     and vde_switch with TAP ports (NetPaths), round by round.
+//
 // The baselines are AF_UNIX SOCK_SEQPACKET and SOCK_DGRAM socketpairs (one
 // per receiver, one blocking send per receiver per message), ZeroMQ XPUB/SUB
 // over ipc:// (ZMQ; Debian's libzmq, loaded at run time with purego so that
@@ -99,6 +104,11 @@
 // it as results.svg (gonum.org/v1/plot), linked from it:
 //
 //	go test ./bench/ -run '^TestWriteResults$' -v -timeout 1h -results=RESULTS.md
+//
+// The network-path section of RESULTS.md, kept by the run above, comes from
+// its own run (as root, with iperf3 and vde2):
+//
+//	go test ./bench/ -run '^TestWriteNetResults$' -v -netresults=RESULTS.md -netrounds=5
 //
 // The shared-memory ring spins, so its figures depend on having a core per
 // process; on a machine with fewer cores than 1+N processes it falls back to

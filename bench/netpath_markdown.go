@@ -66,10 +66,12 @@ func (res *NetResults) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "- **%s**: %s.\n", s.Path, s.Setup)
 	}
 	b.WriteString("\nWhat the paths do per frame: the Linux bridge forwards inside the kernel, and veth pairs hand over TCP's " +
-		"segmentation-offloaded packets (up to 64 KiB) whole. vde_switch and ipn move every frame (at most 1514 bytes here) " +
-		"through TAP file descriptors in user space: vde_switch reads it from one TAP and writes it to the other in one process; " +
-		"with ipn, the sender's ipn tap process reads it and puts it on the network, and the receiver's ipn tap process takes it " +
-		"off and writes it, a second process and a wake-up on the way.\n\n")
+		"segmentation-offloaded packets (up to 64 KiB) whole. vde_switch moves every frame (at most 1514 bytes) through TAP " +
+		"file descriptors in user space, reading it from one TAP and writing it to the other in one process. ipn's TAP nodes " +
+		"take offloaded segments of up to 64 KiB whole too (the network's MTU carries them): the sender's ipn tap process " +
+		"reads one into a slot of shared memory and completes its checksum, and the receiver's ipn tap process writes it from " +
+		"the slot with a header that asks the kernel to cut it into frames; a second process and a wake-up on the way, which " +
+		"is what the round trip pays.\n\n")
 	tableHead(&b, []string{"path", "iperf3 TCP throughput", "ping round trip (p50)", "retransmits (median)"})
 	for _, s := range res.Series {
 		retr := statOf(metricOf(s.Runs, func(r NetRun) float64 { return float64(r.Retransmits) }))

@@ -24,7 +24,13 @@ func (m *Matrix) WritePlot(w io.Writer) error {
 	if len(payloads) == 0 {
 		return errors.New("bench: plot: no fan-out cells")
 	}
-	row := make([]*plot.Plot, len(payloads))
+	row := make([]*plot.Plot, len(payloads), len(payloads)+1)
+	// The legend gets a panel of its own: beside the lines, it would hide
+	// some of them.
+	key := plot.New()
+	key.HideAxes()
+	key.Legend.Top, key.Legend.Left = true, true
+	key.Legend.TextStyle.Font.Size = vg.Points(10)
 	for j, payload := range payloads {
 		p := plot.New()
 		p.Title.Text = fmtPayload(payload)
@@ -33,8 +39,6 @@ func (m *Matrix) WritePlot(w io.Writer) error {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.X.Tick.Marker = receiverTicks(receivers)
-		p.Legend.Top = true
-		p.Legend.TextStyle.Font.Size = vg.Points(8)
 		for i, name := range m.Settings.Transports {
 			var xys plotter.XYs
 			for _, c := range m.Fanout {
@@ -54,14 +58,15 @@ func (m *Matrix) WritePlot(w io.Writer) error {
 			points.Shape = plotutil.Shape(i)
 			p.Add(line, points)
 			if j == 0 {
-				p.Legend.Add(name, line, points)
+				key.Legend.Add(name, line, points)
 			}
 		}
 		row[j] = p
 	}
+	row = append(row, key)
 	const panel = 3.2 * vg.Inch
-	img := vgsvg.New(vg.Length(len(payloads))*panel, panel+0.4*vg.Inch)
-	tiles := draw.Tiles{Rows: 1, Cols: len(payloads), PadX: vg.Millimeter, PadY: vg.Millimeter,
+	img := vgsvg.New(vg.Length(len(row))*panel, panel+0.4*vg.Inch)
+	tiles := draw.Tiles{Rows: 1, Cols: len(row), PadX: vg.Millimeter, PadY: vg.Millimeter,
 		PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadLeft: vg.Millimeter, PadRight: vg.Millimeter}
 	canvases := plot.Align([][]*plot.Plot{row}, tiles, draw.New(img))
 	for j, p := range row {
