@@ -55,16 +55,25 @@ const defaultLinkMTU = 1500
 // segments of up to 64 KiB with their checksums left to the device: for
 // networks whose MTU is at least OffloadMTU.
 func NewTAPOffload(name string) (Device, error) {
+	return newOffload(KindTAP, "ipn", name, unix.IFF_TAP)
+}
+
+// NewTUNOffload is NewTAPOffload for a TUN interface, on layer-3 networks.
+func NewTUNOffload(name string) (Device, error) {
+	return newOffload(KindTUN, "ipntun", name, unix.IFF_TUN)
+}
+
+func newOffload(kind, prefix, name string, typ uint16) (Device, error) {
 	if name == "" {
-		name = freeName("ipn")
+		name = freeName(prefix)
 	}
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("netdev: tap %s: %w", name, err)
+		return nil, fmt.Errorf("netdev: %s %s: %w", kind, name, err)
 	}
 	ifr, err := unix.NewIfreq(name)
 	if err == nil {
-		ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
+		ifr.SetUint16(typ | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
 		err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
 	}
 	if err == nil {
@@ -72,9 +81,9 @@ func NewTAPOffload(name string) (Device, error) {
 	}
 	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("netdev: tap %s: %w", name, err)
+		return nil, fmt.Errorf("netdev: %s %s: %w", kind, name, err)
 	}
-	return newCharDev(KindTAP, ifr.Name(), os.NewFile(uintptr(fd), "tap"))
+	return newCharDev(kind, ifr.Name(), os.NewFile(uintptr(fd), kind))
 }
 
 // hasVnetHdr reports whether a TUN/TAP descriptor was opened with
@@ -106,8 +115,8 @@ func complete(frame []byte, hdr []byte) {
 // written to a TAP whose link MTU is mtu, and patches frame to match: see
 // segmentPlan. It reports false for a frame too long to send and not
 // segmentable.
-func segmentHeader(hdr, frame []byte, mtu int) bool {
-	at, sum, ok := segmentPlan(hdr, frame, mtu)
+func segmentHeader(hdr, frame []byte, mtu int, ether bool) bool {
+	at, sum, ok := segmentPlan(hdr, frame, mtu, ether)
 	if ok && at > 0 {
 		binary.BigEndian.PutUint16(frame[at:], sum)
 	}
@@ -115,22 +124,29 @@ func segmentHeader(hdr, frame []byte, mtu int) bool {
 }
 
 // segmentPlan writes into hdr the virtio-net header for frame, to be
-// written to a TAP whose link MTU is mtu: a frame that fits goes as it is;
+// written to a TAP (ether: an Ethernet frame) or a TUN (an IP packet) whose
+// link MTU is mtu: a frame that fits goes as it is;
 // a longer TCP segment (one read from an offloading TAP) is marked for the
 // kernel to cut into segments that fit. Then its TCP checksum, at offset
 // at, must be replaced by sum, the pseudo-header's sum, as the kernel
 // expects; at is 0 when nothing is to be patched. The frame itself is left
 // alone: it may be a slot of shared memory that other nodes read. ok is
 // false for a frame too long to send and not segmentable.
-func segmentPlan(hdr, frame []byte, mtu int) (at int, sum uint16, ok bool) {
+func segmentPlan(hdr, frame []byte, mtu int, ether bool) (at int, sum uint16, ok bool) {
 	clear(hdr)
-	if len(frame) <= 14+mtu {
+	l2, typ := 0, uint16(0)
+	switch {
+	case ether && len(frame) <= 14+mtu, !ether && len(frame) <= mtu:
 		return 0, 0, true
-	}
-	l2 := 14
-	typ := binary.BigEndian.Uint16(frame[12:])
-	if typ == 0x8100 && len(frame) >= 18 { // a tagged frame on a trunk
-		l2, typ = 18, binary.BigEndian.Uint16(frame[16:])
+	case ether:
+		l2, typ = 14, binary.BigEndian.Uint16(frame[12:])
+		if typ == 0x8100 && len(frame) >= 18 { // a tagged frame on a trunk
+			l2, typ = 18, binary.BigEndian.Uint16(frame[16:])
+		}
+	case frame[0]>>4 == 4:
+		typ = 0x0800
+	case frame[0]>>4 == 6:
+		typ = 0x86dd
 	}
 	var ipLen, tcpLen, gso int
 	var pseudo uint16

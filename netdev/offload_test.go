@@ -91,12 +91,12 @@ func TestCompleteFillsPartialChecksum(t *testing.T) {
 func TestSegmentHeader(t *testing.T) {
 	hdr := make([]byte, vnetHdrLen)
 	small := tcp4Frame(100)
-	if !segmentHeader(hdr, small, 1500) || hdr[0] != 0 || hdr[1] != gsoNone {
-		t.Fatalf("a frame that fits: ok=%v header %x", segmentHeader(hdr, small, 1500), hdr)
+	if !segmentHeader(hdr, small, 1500, true) || hdr[0] != 0 || hdr[1] != gsoNone {
+		t.Fatalf("a frame that fits: ok=%v header %x", segmentHeader(hdr, small, 1500, true), hdr)
 	}
 	big := tcp4Frame(20000)
 	tcpLen := len(big) - 34
-	if !segmentHeader(hdr, big, 1500) {
+	if !segmentHeader(hdr, big, 1500, true) {
 		t.Fatal("a long TCP segment was refused")
 	}
 	if hdr[0] != vnetNeedsCsum || hdr[1] != gsoTCPv4 {
@@ -113,7 +113,7 @@ func TestSegmentHeader(t *testing.T) {
 	}
 	udp := tcp4Frame(20000)
 	udp[14+9] = 17
-	if segmentHeader(hdr, udp, 1500) {
+	if segmentHeader(hdr, udp, 1500, true) {
 		t.Error("a long UDP datagram was accepted for segmentation")
 	}
 }
@@ -126,5 +126,21 @@ func BenchmarkChecksum64K(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 	for b.Loop() {
 		checksum(buf, 0)
+	}
+}
+
+// TestSegmentHeaderTUN: a TUN carries IP packets with no Ethernet header;
+// the plan reads the IP header at the start.
+func TestSegmentHeaderTUN(t *testing.T) {
+	hdr := make([]byte, vnetHdrLen)
+	pkt := tcp4Frame(20000)[14:]
+	if !segmentHeader(hdr, pkt, 1500, false) || hdr[1] != gsoTCPv4 {
+		t.Fatalf("a long TCP packet on a TUN: header %x", hdr)
+	}
+	if cs := binary.LittleEndian.Uint16(hdr[6:]); cs != 20 {
+		t.Errorf("csum start %d, want 20 (no Ethernet header)", cs)
+	}
+	if !segmentHeader(hdr, pkt[:1400], 1500, false) || hdr[1] != gsoNone {
+		t.Errorf("a packet that fits was marked for segmentation: %x", hdr)
 	}
 }

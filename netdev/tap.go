@@ -143,7 +143,7 @@ func (d *charDev) readReady(fd uintptr) bool {
 // too long for the link that cannot be segmented is dropped.
 func (d *charDev) WriteBatch(b *Batch) error {
 	for i := 0; i < b.N; i++ {
-		if d.vnet && !segmentHeader(b.Bufs[i][:b.Head], b.Frame(i), d.linkMTU) {
+		if d.vnet && !segmentHeader(b.Bufs[i][:b.Head], b.Frame(i), d.linkMTU, d.kind == KindTAP) {
 			continue
 		}
 		if _, err := d.f.Write(b.Bufs[i][:b.Head+b.Lens[i]]); err != nil && !dropped(err) {
@@ -221,7 +221,7 @@ func (d *charDev) WriteFrame(frame []byte) error {
 		_, err := d.f.Write(frame)
 		return err
 	}
-	at, sum, ok := segmentPlan(d.whdr[:], frame, d.linkMTU)
+	at, sum, ok := segmentPlan(d.whdr[:], frame, d.linkMTU, d.kind == KindTAP)
 	switch {
 	case !ok:
 		return nil // too long, not segmentable: dropped

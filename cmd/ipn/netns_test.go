@@ -23,9 +23,15 @@ func switchNet(t *testing.T) string {
 // a namespace of its own; the addresses are 10.<subnet>.0.<host>/24.
 func plugHosts(t *testing.T, path, tag string, subnet int, hosts ...int) []hostOn {
 	t.Helper()
+	return plugHostsOf(t, "tap", path, tag, subnet, hosts...)
+}
+
+// plugHostsOf is plugHosts with interface nodes of kind ("tap" or "tun").
+func plugHostsOf(t *testing.T, kind, path, tag string, subnet int, hosts ...int) []hostOn {
+	t.Helper()
 	var on []hostOn
 	for i, h := range hosts {
-		on = append(on, plugNS(t, path, "tap", fmt.Sprintf("%s-%d", tag, i), fmt.Sprintf("%s%c", tag, 'a'+i),
+		on = append(on, plugNS(t, path, kind, fmt.Sprintf("%s-%d", tag, i), fmt.Sprintf("%s%c", tag, 'a'+i),
 			fmt.Sprintf("10.%d.0.%d/24", subnet, h)))
 	}
 	return on

@@ -15,10 +15,21 @@ import (
 // Ethernet frame, which is what offload is for.
 func TestTapOffload(t *testing.T) {
 	needNetAdmin(t, "iperf3")
-	path := newNet(t, "--policy", "switch", "--pool", "64", "--mtu", fmt.Sprint(netdev.OffloadMTU))
-	hosts := plugHosts(t, path, nsTag("of"), 221, 1, 2)
-	mustPing(t, hosts[0].ns, "10.221.0.2", "on the offloading switch")
-	r := mustIperf(t, hosts[0], hosts[1], "10.221.0.2", "across the offloading switch")
+	offloadAcross(t, "tap", "switch", 221)
+}
+
+// TestTunOffload is TestTapOffload with TUN nodes on a layer-3 network.
+func TestTunOffload(t *testing.T) {
+	needNetAdmin(t, "iperf3")
+	offloadAcross(t, "tun", "l3", 223)
+}
+
+func offloadAcross(t *testing.T, kind, policy string, subnet int) {
+	path := newNet(t, "--policy", policy, "--pool", "64", "--mtu", fmt.Sprint(netdev.OffloadMTU))
+	hosts := plugHostsOf(t, kind, path, nsTag("o"+kind[:1]), subnet, 1, 2)
+	peer := fmt.Sprintf("10.%d.0.2", subnet)
+	mustPing(t, hosts[0].ns, peer, "on the offloading network")
+	r := mustIperf(t, hosts[0], hosts[1], peer, "across the offloading network")
 	var st statOutput
 	if err := json.Unmarshal([]byte(mustIPN(t, nil, "stat", path, "--json")), &st); err != nil {
 		t.Fatal(err)

@@ -57,6 +57,8 @@ needs CAP_NET_ADMIN.`
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			open := func(mtu int) (netdev.Device, error) {
 				switch {
+				case kind == netdev.KindTUN && mtu >= netdev.OffloadMTU:
+					return netdev.NewTUNOffload(name)
 				case kind == netdev.KindTUN:
 					return netdev.NewTUN(name)
 				case mtu >= netdev.OffloadMTU:
@@ -100,8 +102,8 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
 // frames between them until interrupted. An interface called name that is
 // already a persistent node of the network is taken over; otherwise open
 // makes the interface once the node is in, so a refused join leaves no
-// interface behind: a TAP with segmentation offload when the network's MTU
-// carries 64 KiB TCP segments (netdev.OffloadMTU).
+// interface behind: a TAP or TUN with segmentation offload when the
+// network's MTU carries 64 KiB TCP segments (netdev.OffloadMTU).
 func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open func(mtu int) (netdev.Device, error), cfg ifaceConfig) error {
 	n := ipn.NewNode(ipn.Any)
 	n.SetDescr(strings.TrimSpace(kind + " " + name))
