@@ -31,11 +31,12 @@ func (m *mmsgs) loadRecv(b *Batch) {
 	m.n, m.done, m.err = len(b.Bufs), 0, nil
 }
 
-// loadSend points the headers at frames first.. of b, up to b.N.
+// loadSend points the headers at frames first.. of b, up to b.N, each
+// after its header room.
 func (m *mmsgs) loadSend(b *Batch, first int) {
 	m.grow(len(b.Bufs))
 	for i := first; i < b.N; i++ {
-		m.point(i-first, b.Frame(i))
+		m.point(i-first, b.Bufs[i][:b.Head+b.Lens[i]])
 	}
 	m.n, m.done, m.err = b.N-first, 0, nil
 }
@@ -57,6 +58,9 @@ func (m *mmsgs) point(i int, buf []byte) {
 
 // len is the length of message i after a receive.
 func (m *mmsgs) len(i int) int { return int(m.hdrs[i].Len) }
+
+// truncated reports whether message i was longer than its buffer.
+func (m *mmsgs) truncated(i int) bool { return m.hdrs[i].Hdr.Flags&unix.MSG_TRUNC != 0 }
 
 // call makes the system call trap (recvmmsg or sendmmsg) over the loaded
 // headers.

@@ -1,6 +1,7 @@
 package netdev
 
 import (
+	"encoding/binary"
 	"context"
 	"errors"
 	"io/fs"
@@ -56,7 +57,7 @@ func Pump(ctx context.Context, dev Device, node Port, mtu int) error {
 			stop(slotsToNetwork(fd, sp, make([]byte, mtu)))
 			return
 		}
-		stop(toNetwork(dev, node, NewBatch(BatchSize, mtu, dev.Headroom())))
+		stop(toNetwork(dev, node, NewBatch(BatchSize, max(mtu, maxFrame(dev)), dev.Headroom()), mtu))
 	}()
 	go func() { // network → interface
 		defer wg.Done()
@@ -73,15 +74,41 @@ func Pump(ctx context.Context, dev Device, node Port, mtu int) error {
 	return first
 }
 
-func toNetwork(dev Device, node Port, b *Batch) error {
+// maxFrame is the longest frame dev may hand over, when longer than the
+// network's: a grabbed interface's coalesced TCP segments.
+func maxFrame(dev Device) int {
+	if m, ok := dev.(interface{ MaxFrame() int }); ok {
+		return m.MaxFrame()
+	}
+	return 0
+}
+
+func toNetwork(dev Device, node Port, b *Batch, mtu int) error {
+	var scratch []byte // for cutting segments longer than mtu, made once
+	send := node.Send
 	for {
 		if err := dev.ReadBatch(b); err != nil {
 			return err
 		}
 		for i := 0; i < b.N; i++ {
-			if err := node.Send(b.Frame(i)); err != nil {
-				return err
+			frame := b.Frame(i)
+			if len(frame) <= mtu {
+				if err := node.Send(frame); err != nil {
+					return err
+				}
+				continue
 			}
+			if scratch == nil {
+				scratch = make([]byte, mtu)
+			}
+			mss := 0
+			if b.Head >= vnetHdrLen {
+				mss = int(binary.LittleEndian.Uint16(b.Bufs[i][4:]))
+			}
+			err := SegmentTCP(frame, mss, mtu, scratch, send)
+			if err != nil && !errors.Is(err, syscall.EMSGSIZE) {
+				return err
+			} // a frame too long that is no TCP segment is dropped
 		}
 	}
 }

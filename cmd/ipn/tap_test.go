@@ -70,3 +70,30 @@ func TestGrabPing(t *testing.T) {
 	plugNS(t, path, "tap", tag+"-1", tag+"t", "10.215.0.2/24")
 	mustPing(t, nsA, "10.215.0.2", "behind the grabbed interface")
 }
+
+// TestGrabTCP: a TCP stream from behind a grabbed veth reaches a TAP node.
+// The veth hands the packet socket TCP segments of up to 64 KiB, longer
+// than the network's frames: they must arrive whole, not cut.
+func TestGrabTCP(t *testing.T) {
+	needNetAdmin(t, "iperf3")
+	path := newNet(t, "--policy", "switch", "--lossless", "--pool", "64")
+	tag := nsTag("gt")
+	vethHost, vethNS := tag+"h", tag+"n"
+	host := netnstest.Host(t)
+	nsA := netnstest.New(t, tag+"-0")
+	if err := host.AddVeth(vethHost, vethNS); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.DelLink(vethHost) })
+	if err := nsA.Adopt(host, vethNS, "10.224.0.1/24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Up(vethHost); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, "grab", path, vethHost)
+	b := plugNS(t, path, "tap", tag+"-1", tag+"t", "10.224.0.2/24")
+	mustPing(t, nsA, "10.224.0.2", "behind the grabbed interface")
+	r := mustIperf(t, hostOn{ns: nsA, dev: vethNS}, b, "10.224.0.2", "from behind the grabbed interface")
+	t.Logf("iperf3: %.0f Mbit/s, %d retransmits", r.ReceivedBps/1e6, r.Retransmits)
+}
