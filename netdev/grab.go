@@ -99,9 +99,9 @@ func newPacketDev(name string, f *os.File) (*packetDev, error) {
 	return d, nil
 }
 
-func (d *packetDev) Name() string  { return d.name }
-func (d *packetDev) Kind() string  { return KindGrab }
-func (d *packetDev) FD() int       { return control(d.rc) }
+func (d *packetDev) Name() string { return d.name }
+func (d *packetDev) Kind() string { return KindGrab }
+func (d *packetDev) FD() int      { return control(d.rc) }
 func (d *packetDev) Headroom() int {
 	if d.vnet {
 		return vnetHdrLen

@@ -1,8 +1,8 @@
 package netdev
 
 import (
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"net"
