@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -187,4 +188,21 @@ func TestTapConfigures(t *testing.T) {
 		}
 	}
 	mustPing(t, hosts[0], "10.222.0.2", "between hosts ipn tap configured")
+}
+
+// TestTapFitsNetworkMTU: on a network of short frames, ipn tap gives its
+// interface an MTU whose frames fit, so the kernel hands over none the
+// network cannot carry.
+func TestTapFitsNetworkMTU(t *testing.T) {
+	needNetAdmin(t)
+	path := newNet(t, "--policy", "switch", "--mtu", "1000")
+	dev := nsTag("mt")
+	startNode(t, "tap", path, "--name", dev)
+	ifc, err := net.InterfaceByName(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ifc.MTU != 1000-14 {
+		t.Errorf("%s has MTU %d on a network of 1000-byte frames, want %d", dev, ifc.MTU, 1000-14)
+	}
 }

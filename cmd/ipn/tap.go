@@ -111,6 +111,7 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open
 	if err == nil && dev == nil {
 		dev, info, err = attachNew(n, path, persist, open)
 		if err == nil {
+			cfg.linkMTU = linkMTUFor(kind, n)
 			err = cfg.apply(dev.Name())
 		}
 	} else if err == nil && persist && !info.Persist {
@@ -184,6 +185,25 @@ func ifaceNote(info ipn.IfaceInfo) string {
 type ifaceConfig struct {
 	netns, addr string
 	up          bool
+	linkMTU     int // when the network's frames are shorter than the interface's
+}
+
+// linkMTUFor is the interface MTU that keeps a new TAP or TUN's frames
+// within the network's MTU, or 0 when the interface's default (1500) fits:
+// the kernel would otherwise hand over frames the network cannot carry.
+func linkMTUFor(kind string, n *ipn.Node) int {
+	o, err := n.Options()
+	if err != nil || kind == netdev.KindGrab {
+		return 0
+	}
+	mtu := o.MTU
+	if kind == netdev.KindTAP {
+		mtu -= 14
+	}
+	if mtu >= 1500 {
+		return 0
+	}
+	return mtu
 }
 
 // apply configures the interface called name, made by this process and
@@ -197,6 +217,14 @@ func (c ifaceConfig) apply(name string) error {
 		return err
 	}
 	defer host.Close()
+	if c.linkMTU > 0 {
+		if err := host.SetMTU(name, c.linkMTU); err != nil {
+			return err
+		}
+		if c.netns == "" && c.addr == "" && !c.up {
+			return nil
+		}
+	}
 	at := host
 	if c.netns != "" {
 		if at, err = netns.Open(c.netns); err != nil {

@@ -85,6 +85,18 @@ func (n *NS) SetMaster(name, master string) error {
 	return nil
 }
 
+// SetMTU sets the MTU of the link called name.
+func (n *NS) SetMTU(name string, mtu int) error {
+	l, err := n.link(name)
+	if err != nil {
+		return err
+	}
+	if err := n.nl.LinkSetMTU(l, mtu); err != nil {
+		return fmt.Errorf("netns: set the MTU of %s to %d in %s: %w", name, mtu, n, err)
+	}
+	return nil
+}
+
 // Up sets the named links up.
 func (n *NS) Up(names ...string) error {
 	for _, name := range names {
