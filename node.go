@@ -426,13 +426,19 @@ func deadline(v int64) time.Time {
 // other node that receives. It fails with ErrMsgSize when b is longer than
 // the MTU. In a lossless network it waits for room until the write
 // deadline, or fails with ErrAgain in non-blocking mode.
-func (n *Node) Send(b []byte) error {
+func (n *Node) Send(b []byte) error { return n.SendHop(b, 0) }
+
+// SendHop is Send for a forwarder, a cable or a bridge between networks:
+// hop is the hop depth the message carried where it was received (View's
+// Hop), plus one. Past dispatch.MaxHops the message is dropped and
+// counted, so forwarders in a cycle cannot make it loop forever (P3).
+func (n *Node) SendHop(b []byte, hop int) error {
 	c, err := n.data()
 	if err != nil {
 		return err
 	}
 	defer n.ops.RUnlock()
-	_, err = dispatch.Send(c.port, c.dispatch, b, 0, !n.nonblock.Load(), deadline(n.wdl.Load()))
+	_, err = dispatch.Send(c.port, c.dispatch, b, hop, !n.nonblock.Load(), deadline(n.wdl.Load()))
 	return n.mapErr(err)
 }
 
