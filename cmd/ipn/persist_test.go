@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -90,4 +91,30 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
+}
+
+// TestTapDetach: ipn tap --detach returns at once and leaves its interface
+// to the coordinator, until ipn unpersist removes it.
+func TestTapDetach(t *testing.T) {
+	needNetAdmin(t)
+	path := newNet(t, "--policy", "switch")
+	dev := nsTag("dt")
+	out := mustIPN(t, nil, "tap", path, "--name", dev, "--detach")
+	t.Cleanup(func() { runIPN(t, nil, "unpersist", dev) })
+	if !strings.Contains(out, "detached") {
+		t.Errorf("ipn tap --detach said %q", out)
+	}
+	waitStat(t, path, dev+" (index", "pumped by ipnd")
+	if _, err := net.InterfaceByName(dev); err != nil {
+		t.Fatalf("the detached interface is gone: %v", err)
+	}
+	mustIPN(t, nil, "unpersist", dev)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := net.InterfaceByName(dev); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still exists after unpersist", dev)
+		}
+	}
 }

@@ -23,7 +23,10 @@ const persistHelp = `
 
 With --persist the interface outlives the command: when it ends, the
 coordinator moves the interface's frames itself, and a later ipn tap, tun or
-grab with the same interface name takes it over. ipn unpersist removes it.`
+grab with the same interface name takes it over. ipn unpersist removes it.
+With --detach the command hands the interface to the coordinator and
+returns at once. Interfaces the coordinator moves share its process, so
+frames between two of them cost one wake-up less.`
 
 // ifaceCmd is ipn tap or ipn tun.
 func ifaceCmd(kind string) *cobra.Command {
@@ -71,6 +74,7 @@ needs CAP_NET_ADMIN.`
 	}
 	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
 	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface when the command ends")
+	cmd.Flags().BoolVar(&cfg.detach, "detach", false, "make the interface persistent and return at once: the coordinator moves its frames")
 	cmd.Flags().StringVar(&cfg.netns, "netns", "", "move the interface into this network namespace (as made by ip netns add)")
 	cmd.Flags().StringVar(&cfg.addr, "addr", "", "give the interface this address (CIDR, as 10.0.0.1/24) and set it up")
 	cmd.Flags().BoolVar(&cfg.up, "up", false, "set the interface up")
@@ -79,6 +83,7 @@ needs CAP_NET_ADMIN.`
 
 func grabCmd() *cobra.Command {
 	var persist bool
+	var cfg ifaceConfig
 	cmd := &cobra.Command{
 		Use:   "grab PATH IFNAME",
 		Short: "Join a network with a real interface of the host, as a bridge port",
@@ -91,10 +96,11 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
   ipn grab ./lan eth1 &`,
 		Args: cobra.ExactArgs(2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], persist, func(int) (netdev.Device, error) { return netdev.Grab(args[1]) }, ifaceConfig{})
+			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], persist, func(int) (netdev.Device, error) { return netdev.Grab(args[1]) }, cfg)
 		}),
 	}
 	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface grabbed when the command ends")
+	cmd.Flags().BoolVar(&cfg.detach, "detach", false, "make the grab persistent and return at once: the coordinator moves its frames")
 	return cmd
 }
 
@@ -105,6 +111,7 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
 // interface behind: a TAP or TUN with segmentation offload when the
 // network's MTU carries 64 KiB TCP segments (netdev.OffloadMTU).
 func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open func(mtu int) (netdev.Device, error), cfg ifaceConfig) error {
+	persist = persist || cfg.detach
 	n := ipn.NewNode(ipn.Any)
 	n.SetDescr(strings.TrimSpace(kind + " " + name))
 	dev, info, err := takeOver(n, path, name)
@@ -131,6 +138,14 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d%s\n", dev.Kind(), dev.Name(), path, n.Port(), ifaceNote(info))
+	if cfg.detach {
+		// The coordinator pumps a persistent interface once its process
+		// lets go: let go now.
+		dev.Close()
+		n.Close()
+		fmt.Fprintf(cmd.OutOrStdout(), "detached: the coordinator moves its frames until ipn unpersist %s\n", dev.Name())
+		return nil
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return netdev.Pump(ctx, dev, n, o.MTU)
@@ -185,6 +200,7 @@ func ifaceNote(info ipn.IfaceInfo) string {
 type ifaceConfig struct {
 	netns, addr string
 	up          bool
+	detach      bool // not configuration: leave the interface to the coordinator
 	linkMTU     int // when the network's frames are shorter than the interface's
 }
 
@@ -209,7 +225,7 @@ func linkMTUFor(kind string, n *ipn.Node) int {
 // apply configures the interface called name, made by this process and
 // handed to the coordinator already, which knows it by name and index.
 func (c ifaceConfig) apply(name string) error {
-	if c == (ifaceConfig{}) {
+	if c.netns == "" && c.addr == "" && !c.up && c.linkMTU == 0 {
 		return nil
 	}
 	host, err := netns.Host()
