@@ -201,7 +201,7 @@ type ifaceConfig struct {
 	netns, addr string
 	up          bool
 	detach      bool // not configuration: leave the interface to the coordinator
-	linkMTU     int // when the network's frames are shorter than the interface's
+	linkMTU     int  // when the network's frames are shorter than the interface's
 }
 
 // linkMTUFor is the interface MTU that keeps a new TAP or TUN's frames
