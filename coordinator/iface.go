@@ -34,6 +34,7 @@ type iface struct {
 	port    int
 	persist bool
 	pump    *pumpRun // set while the coordinator pumps it
+	gone    bool     // released: a request that found it before is too late
 }
 
 // pumpRun is the coordinator pumping an interface on a port of its own.
@@ -139,6 +140,8 @@ func (m *node) takeover(req *Request) (*Response, []int, error) {
 	switch {
 	case n.ended:
 		return nil, nil, fmt.Errorf("%s ended: %w", req.Path, syscall.ECONNREFUSED)
+	case f.gone:
+		return nil, nil, fmt.Errorf("interface %s is no longer a node of %s: %w", f.name, req.Path, syscall.ENODEV)
 	case m.net != nil:
 		return nil, nil, fmt.Errorf("node already joined %s: %w", m.net.path, syscall.EISCONN)
 	case f.pump == nil:
@@ -176,6 +179,10 @@ func (m *node) setPersist(req *Request) (*Response, error) {
 	}
 	n := f.net
 	n.mu.Lock()
+	if f.gone {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("interface %s is no longer a node: %w", f.name, syscall.ENODEV)
+	}
 	f.persist = req.Persist
 	info := f.info()
 	last := false
@@ -225,6 +232,7 @@ func (n *network) orphan(f *iface, free bool) {
 // closed, and with the last one a TAP or TUN interface goes and a grabbed
 // interface is given back. n.mu must be held.
 func (n *network) release(f *iface) {
+	f.gone = true
 	s := n.srv
 	s.mu.Lock()
 	if s.ifaces[f.name] == f {
