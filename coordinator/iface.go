@@ -145,8 +145,11 @@ func (m *node) takeover(req *Request) (*Response, []int, error) {
 	case m.net != nil:
 		return nil, nil, fmt.Errorf("node already joined %s: %w", m.net.path, syscall.EISCONN)
 	case f.pump == nil:
-		ctl := n.ports[f.port]
-		return nil, nil, fmt.Errorf("interface %s is controlled by pid %d: %w", f.name, ctl.creds.PID, syscall.EADDRNOTAVAIL)
+		pid := 0
+		if ctl := n.ports[f.port]; ctl != nil {
+			pid = ctl.creds.PID
+		}
+		return nil, nil, fmt.Errorf("interface %s is controlled by pid %d: %w", f.name, pid, syscall.EADDRNOTAVAIL)
 	}
 	if err := n.stopPump(f); err != nil {
 		return nil, nil, err
