@@ -206,3 +206,25 @@ func TestTapFitsNetworkMTU(t *testing.T) {
 		t.Errorf("%s has MTU %d on a network of 1000-byte frames, want %d", dev, ifc.MTU, 1000-14)
 	}
 }
+
+// TestTapBadNetns: a namespace that does not exist is an error that names
+// it, and leaves neither a port nor an interface behind.
+func TestTapBadNetns(t *testing.T) {
+	needNetAdmin(t)
+	path := switchNet(t)
+	dev := nsTag("bn")
+	_, errOut, err := runIPN(t, nil, "tap", path, "--name", dev, "--netns", dev+"-none")
+	if err == nil || !strings.Contains(errOut, "namespace "+dev+"-none") {
+		t.Fatalf("ipn tap --netns of no namespace: %v, %q; want an error naming it", err, errOut)
+	}
+	// The coordinator lets go of the node once the process's connection
+	// ends, a moment after the process.
+	for deadline := time.Now().Add(10 * time.Second); len(statJSON(t, path).Ports) != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a port was left behind: %+v", statJSON(t, path).Ports)
+		}
+	}
+	if _, err := net.InterfaceByName(dev); err == nil {
+		t.Errorf("the interface %s was left behind", dev)
+	}
+}

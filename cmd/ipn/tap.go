@@ -119,7 +119,11 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open
 		dev, info, err = attachNew(n, path, persist, open)
 		if err == nil {
 			cfg.linkMTU = linkMTUFor(kind, n)
-			err = cfg.apply(dev.Name())
+			if err := cfg.apply(dev.Name()); err != nil {
+				dev.Close()
+				n.Close()
+				return err // about the interface, not the network's path
+			}
 		}
 	} else if err == nil && persist && !info.Persist {
 		info, err = ipn.SetPersist(info.Name, true)
