@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -225,6 +226,24 @@ func BuildIPN(dir string) (string, error) {
 		return "", fmt.Errorf("go build ipn/cmd/ipn: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// NetPathsReady says why the network-path benchmark cannot run here: it
+// needs root (namespaces, bridges, TAP interfaces), /dev/net/tun, and
+// iperf3, ping and vde_switch (Debian's iperf3, iputils-ping and vde2).
+func NetPathsReady() error {
+	if os.Geteuid() != 0 {
+		return errors.New("needs root: makes network namespaces, bridges and TAP interfaces")
+	}
+	for _, tool := range []string{"iperf3", "ping", "vde_switch"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("needs %s (Debian's iperf3, iputils-ping and vde2)", tool)
+		}
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		return fmt.Errorf("needs /dev/net/tun: %w", err)
+	}
+	return nil
 }
 
 // NetPaths are the paths RunNetPaths compares: ipn first (the subject),

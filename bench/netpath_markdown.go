@@ -130,3 +130,18 @@ func keepNetSection(path string, md []byte) []byte {
 	}
 	return md
 }
+
+// WriteNetResults writes res's section into the Markdown file at path
+// (made if missing), between its markers, leaving the rest of the file as
+// it is, and returns the section.
+func WriteNetResults(res *NetResults, path string) ([]byte, error) {
+	var md strings.Builder
+	if err := res.WriteMarkdown(&md); err != nil {
+		return nil, err
+	}
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	return []byte(md.String()), os.WriteFile(path, withSection(old, md.String()), 0o644)
+}

@@ -1,12 +1,9 @@
 package bench
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 )
@@ -21,16 +18,8 @@ var (
 // network paths use, and returns them built or found.
 func needNetPaths(t *testing.T) []NetPath {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: makes network namespaces, bridges and TAP interfaces")
-	}
-	for _, tool := range []string{"iperf3", "ping", "vde_switch"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (Debian's iperf3, iputils-ping and vde2; .ci/run installs them)", tool)
-		}
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skipf("needs /dev/net/tun: %v", err)
+	if err := NetPathsReady(); err != nil {
+		t.Skip(err, "(.ci/run installs the programs)")
 	}
 	bin, err := BuildIPN(t.TempDir())
 	if err != nil {
@@ -53,39 +42,11 @@ func TestNetPathsCarryTraffic(t *testing.T) {
 			t.Errorf("%s: got runs %+v, want one with throughput and a round trip", s.Path, s.Runs)
 		}
 	}
-	var md bytes.Buffer
-	if err := res.WriteMarkdown(&md); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(md.String(), netSectionBegin) || !strings.HasSuffix(md.String(), netSectionEnd) {
-		t.Errorf("the section is not between its markers:\n%s", md.String())
-	}
-}
-
-// TestWriteNetResults runs the network-path benchmark (RunNetPaths) and
-// writes its section of RESULTS.md, leaving the rest of the file as it is.
-// It runs only when asked for with -netresults; see NetResultsCommand.
-func TestWriteNetResults(t *testing.T) {
-	if *netResultsPath == "" {
-		t.Skipf("runs the network-path benchmark only when asked: %s", NetResultsCommand)
-	}
-	paths := needNetPaths(t)
-	res, err := RunNetPaths(t.Context(), paths, NetPathOptions{Rounds: *netRounds, Progress: os.Stdout})
+	md, err := WriteNetResults(res, *netResultsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var md bytes.Buffer
-	if err := res.WriteMarkdown(&md); err != nil {
-		t.Fatal(err)
-	}
-	old, err := os.ReadFile(*netResultsPath)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(*netResultsPath, withSection(old, md.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.Stdout.Write(md.Bytes())
+	os.Stdout.Write(md)
 	if *netResultsJSON != "" {
 		js, err := json.MarshalIndent(res, "", "\t")
 		if err != nil {
