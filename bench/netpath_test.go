@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,6 +43,27 @@ func TestNetPathsCarryTraffic(t *testing.T) {
 		if len(s.Runs) != 1 || s.Runs[0].Bps <= 0 || s.Runs[0].RTT <= 0 {
 			t.Errorf("%s: got runs %+v, want one with throughput and a round trip", s.Path, s.Runs)
 		}
+	}
+	var md bytes.Buffer
+	if err := res.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(md.String(), netSectionBegin) || !strings.HasSuffix(md.String(), netSectionEnd) {
+		t.Errorf("the section is not between its markers:\n%s", md.String())
+	}
+}
+
+// TestWriteNetResults runs the network-path benchmark (RunNetPaths) and
+// writes its section of RESULTS.md, leaving the rest of the file as it is.
+// It runs only when asked for with -netresults; see NetResultsCommand.
+func TestWriteNetResults(t *testing.T) {
+	if *netResultsPath == "" {
+		t.Skipf("runs the network-path benchmark only when asked: %s", NetResultsCommand)
+	}
+	paths := needNetPaths(t)
+	res, err := RunNetPaths(t.Context(), paths, NetPathOptions{Rounds: *netRounds, Progress: os.Stdout})
+	if err != nil {
+		t.Fatal(err)
 	}
 	md, err := WriteNetResults(res, *netResultsPath)
 	if err != nil {
