@@ -473,17 +473,29 @@ func (*EthSwitch) Option(n Net, port int, name string) ([]byte, error) {
 	return nil, fmt.Errorf("dispatch: switch has no option %q: %w", name, syscall.ENOPROTOOPT)
 }
 
-// Describe implements Describer: the ports' VLAN settings and the MAC table.
+// Describe implements Describer: the ports' VLAN settings (those set
+// apart from the default, access to VLAN 1, one a line) and the MAC table.
 func (sw *EthSwitch) Describe(n Net) string {
 	var b strings.Builder
+	plain := 0
 	for p := 0; p < n.Ports(); p++ {
 		set, _ := sw.Option(n, p, OptTrunk)
 		mir, _ := sw.Option(n, p, OptMirror)
+		if string(set) == "access 1" && string(mir) != "on" {
+			plain++
+			continue
+		}
 		fmt.Fprintf(&b, "port %d: %s", p, set)
 		if string(mir) == "on" {
 			b.WriteString(", mirror")
 		}
 		b.WriteByte('\n')
+	}
+	switch {
+	case plain == n.Ports():
+		b.WriteString("every port: access 1\n")
+	case plain > 0:
+		fmt.Fprintf(&b, "%s: access 1\n", plural(plain, "the other port", fmt.Sprintf("the other %d ports", plain)))
 	}
 	macs, _ := sw.MACTable(n)
 	fmt.Fprintf(&b, "MAC table (%d):\n", len(macs))
@@ -495,4 +507,11 @@ func (sw *EthSwitch) Describe(n Net) string {
 		fmt.Fprintf(&b, "dropped: %d runts, %d by VLAN rules\n", st.Runts, st.VLANDrops)
 	}
 	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,5 +240,26 @@ func TestSwitchJumbo(t *testing.T) {
 	k, _, err = r.ports[2].TryRecv(buf)
 	if want := frame(bcast, mac(1), 1, string(big)); err != nil || string(buf[:k]) != string(want) {
 		t.Fatalf("trunk: %d bytes, %v; want the %d-byte frame tagged", k, err, len(want))
+	}
+}
+
+// TestSwitchDescribe: ipn stat lists the ports set apart from the default,
+// one a line, and sums up the rest in one.
+func TestSwitchDescribe(t *testing.T) {
+	r := newSwitch(t, 5)
+	if d := r.sw.Describe(r.dn); !strings.Contains(d, "every port: access 1\n") || strings.Contains(d, "port 0:") {
+		t.Errorf("a switch as made:\n%s", d)
+	}
+	if err := dispatch.SetAccess(r.dn, 2, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := dispatch.SetMirror(r.dn, 3, true); err != nil {
+		t.Fatal(err)
+	}
+	d := r.sw.Describe(r.dn)
+	for _, want := range []string{"port 2: access 10\n", "port 3: access 1, mirror\n", "the other 3 ports: access 1\n"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("Describe lacks %q:\n%s", want, d)
+		}
 	}
 }
