@@ -329,10 +329,14 @@ func (n *network) stopPump(f *iface) error {
 	return nil
 }
 
-// pumpPort is the coordinator's port as the node side of a pump.
+// pumpPort is the coordinator's port as the node side of a pump. tx is
+// the slot lent by AllocSlot, view the one lent by RecvSlot: each side has
+// its own goroutine.
 type pumpPort struct {
 	port     *ring.Port
 	dispatch func(*ring.Delivery)
+	tx       ring.Tx
+	view     ring.View
 }
 
 var _ netdev.SlotPort = (*pumpPort)(nil)
@@ -362,23 +366,31 @@ func (p *pumpPort) TryRecv(b []byte) (int, error) {
 
 func (p *pumpPort) Close() error { p.port.Close(); return nil }
 
-func (p *pumpPort) Alloc() (ring.Tx, error) { return p.port.Alloc(time.Time{}) }
+func (p *pumpPort) AllocSlot() ([]byte, error) {
+	t, err := p.port.Alloc(time.Time{})
+	p.tx = t
+	return t.Buf, err
+}
 
-func (p *pumpPort) Submit(t ring.Tx, n int) error {
-	_, err := p.port.SubmitWith(t, n, 0, p.dispatch)
+func (p *pumpPort) SubmitSlot(n int) error {
+	_, err := p.port.SubmitWith(p.tx, n, 0, p.dispatch)
 	return err
 }
 
-func (p *pumpPort) Abort(t ring.Tx) { p.port.Abort(t) }
+func (p *pumpPort) AbortSlot() { p.port.Abort(p.tx) }
 
-func (p *pumpPort) RecvView() (ring.View, error) {
+func (p *pumpPort) RecvSlot() ([]byte, error) {
 	for {
 		v, err := p.port.RecvView(time.Time{})
-		if err != nil || !v.OOB {
-			return v, err
+		if err != nil {
+			return nil, err
+		}
+		if !v.OOB { // notices are for processes
+			p.view = v
+			return v.Data, nil
 		}
 		p.port.Release(v)
 	}
 }
 
-func (p *pumpPort) Release(v ring.View) { p.port.Release(v) }
+func (p *pumpPort) ReleaseSlot() { p.port.Release(p.view) }

@@ -27,7 +27,8 @@
 // software (SegmentTCP), and one longer than an interface's MTU is handed
 // to the kernel to cut.
 //
-// The package is a leaf: the pump talks to a node through the small Port
-// interface, which *ipn.Node satisfies, and so does the coordinator's own
-// port when it pumps a persistent interface.
+// The package is a leaf, importing none of the project's: the pump talks
+// to a node through the small Port interface, which *ipn.Node satisfies,
+// and SlotPort, which the coordinator's own port (when it pumps a
+// persistent interface) and cmd/ipn's adapter of a node implement.
 package netdev

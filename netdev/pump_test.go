@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"ipn/ring"
 )
 
 // chanPort is a node in memory: frames sent reach sent, frames put in
@@ -187,7 +185,7 @@ func TestPumpAllocatesNothingPerFrame(t *testing.T) {
 }
 
 // slotPort is chanPort lending slots: frames submitted reach sent, frames
-// in inbox are lent as views.
+// in inbox are lent.
 type slotPort struct {
 	*chanPort
 	slot     []byte
@@ -197,22 +195,22 @@ type slotPort struct {
 
 func newSlotPort() *slotPort { return &slotPort{chanPort: newChanPort(), slot: make([]byte, 2000)} }
 
-func (p *slotPort) Alloc() (ring.Tx, error) { p.lent++; return ring.Tx{Buf: p.slot}, nil }
+func (p *slotPort) AllocSlot() ([]byte, error) { p.lent++; return p.slot, nil }
 
-func (p *slotPort) Submit(t ring.Tx, n int) error { p.lent--; return p.Send(t.Buf[:n]) }
+func (p *slotPort) SubmitSlot(n int) error { p.lent--; return p.Send(p.slot[:n]) }
 
-func (p *slotPort) Abort(ring.Tx) { p.lent-- }
+func (p *slotPort) AbortSlot() { p.lent-- }
 
-func (p *slotPort) RecvView() (ring.View, error) {
+func (p *slotPort) RecvSlot() ([]byte, error) {
 	select {
 	case f := <-p.inbox:
-		return ring.View{Data: f}, nil
+		return f, nil
 	case <-p.closed:
-		return ring.View{}, syscall.EBADF
+		return nil, syscall.EBADF
 	}
 }
 
-func (p *slotPort) Release(ring.View) { p.released++ }
+func (p *slotPort) ReleaseSlot() { p.released++ }
 
 // TestPumpThroughSlots: with a node that lends its slots, frames go both
 // ways in order and whole, each view is given back, and no slot stays lent

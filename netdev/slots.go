@@ -3,29 +3,32 @@ package netdev
 import (
 	"errors"
 	"syscall"
-
-	"ipn/ring"
 )
 
-// SlotPort is a Port that lends its slots of shared memory: *ipn.Node is
-// one, and so is the coordinator's own port. A pump given one and a device
-// that moves single frames in place (a TAP or TUN) reads each frame from
-// the interface straight into a slot and writes it to the interface
-// straight from the slot, with no copy of its own: at 64 KiB per frame
-// (segmentation offload) the copies are a tenth of a pump's time.
+// SlotPort is a Port that lends its slots of shared memory: the
+// coordinator's own port is one, and cmd/ipn adapts *ipn.Node to it. A pump
+// given one and a device that moves single frames in place (a TAP or TUN)
+// reads each frame from the interface straight into a slot and writes it
+// to the interface straight from the slot, with no copy of its own: at
+// 64 KiB per frame (segmentation offload) the copies are a tenth of a
+// pump's time.
+//
+// The send side (AllocSlot, SubmitSlot, AbortSlot) lends one slot at a
+// time, and so does the receive side (RecvSlot, ReleaseSlot); the two
+// sides may run concurrently.
 type SlotPort interface {
 	Port
-	// Alloc lends a slot to fill, waiting for room as Send does; in a
+	// AllocSlot lends a slot to fill, waiting for room as Send does; in a
 	// lossy network without room it fails with EAGAIN.
-	Alloc() (ring.Tx, error)
-	// Submit sends the first n bytes of t.Buf.
-	Submit(t ring.Tx, n int) error
-	// Abort gives t back unsent.
-	Abort(t ring.Tx)
-	// RecvView waits for the next frame and lends its slot, to read only,
-	// until Release.
-	RecvView() (ring.View, error)
-	Release(v ring.View)
+	AllocSlot() ([]byte, error)
+	// SubmitSlot sends the first n bytes of the lent slot.
+	SubmitSlot(n int) error
+	// AbortSlot gives the lent slot back unsent.
+	AbortSlot()
+	// RecvSlot waits for the next frame and lends its slot, to read only,
+	// until ReleaseSlot.
+	RecvSlot() ([]byte, error)
+	ReleaseSlot()
 }
 
 // frameDevice is a Device that moves single frames in place.
@@ -45,8 +48,8 @@ type frameDevice interface {
 // into scratch and dropped (the network counts it).
 func slotsToNetwork(dev frameDevice, node SlotPort, scratch []byte) error {
 	for {
-		t, err := node.Alloc()
-		buf := t.Buf
+		slot, err := node.AllocSlot()
+		buf := slot
 		if errors.Is(err, syscall.EAGAIN) {
 			buf, err = scratch, nil
 		}
@@ -54,14 +57,14 @@ func slotsToNetwork(dev frameDevice, node SlotPort, scratch []byte) error {
 			return err
 		}
 		n, err := dev.TryReadFrame(buf)
-		if err == nil && t.Buf != nil {
-			if err := node.Submit(t, n); err != nil {
+		if err == nil && slot != nil {
+			if err := node.SubmitSlot(n); err != nil {
 				return err
 			}
 			continue
 		}
-		if t.Buf != nil {
-			node.Abort(t)
+		if slot != nil {
+			node.AbortSlot()
 		}
 		switch {
 		case err == nil: // dropped for want of a slot
@@ -78,12 +81,12 @@ func slotsToNetwork(dev frameDevice, node SlotPort, scratch []byte) error {
 // slotsToInterface writes the frames node receives to dev from their slots.
 func slotsToInterface(dev frameDevice, node SlotPort) error {
 	for {
-		v, err := node.RecvView()
+		frame, err := node.RecvSlot()
 		if err != nil {
 			return err
 		}
-		err = dev.WriteFrame(v.Data)
-		node.Release(v)
+		err = dev.WriteFrame(frame)
+		node.ReleaseSlot()
 		if err != nil && !dropped(err) {
 			return err
 		}

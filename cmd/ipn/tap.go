@@ -152,7 +152,7 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return netdev.Pump(ctx, dev, n, o.MTU)
+	return netdev.Pump(ctx, dev, &nodeSlots{Node: n}, o.MTU)
 }
 
 // takeOver takes over the persistent interface node called name, if there
