@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"ipn/internal/vde"
 )
 
 // VDE is vde_switch (Debian's vde2) in hub mode as a fan-out transport: the
@@ -113,18 +115,18 @@ func plugVDE(ep Endpoint, name string) (*vdePort, error) {
 	if err := unix.Connect(p.ctl, &unix.SockaddrUnix{Name: cfg.Ctl}); err != nil {
 		return nil, fmt.Errorf("vde: connect(%s): %w", cfg.Ctl, err)
 	}
-	req, err := vdeRequest(self, "ipn bench "+name)
+	req, err := vde.EncodeRequest(vde.Request{Type: vde.ReqNewControl, Sock: self, Descr: "ipn bench " + name})
 	if err != nil {
 		return nil, err
 	}
 	if err := writeFull(p.ctl, req); err != nil {
 		return nil, fmt.Errorf("vde: request to %s: %w", cfg.Ctl, err)
 	}
-	reply := make([]byte, vdeSockaddrLen)
+	reply := make([]byte, vde.SockaddrLen)
 	if err := readFull(p.ctl, reply); err != nil {
 		return nil, fmt.Errorf("vde: reply from %s (the switch refused the port?): %w", cfg.Ctl, err)
 	}
-	peer, err := parseVDEReply(reply)
+	peer, err := vde.DecodeReply(reply)
 	if err != nil {
 		return nil, err
 	}
