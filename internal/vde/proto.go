@@ -34,6 +34,10 @@ const (
 	SockaddrLen   = 110 // sizeof(struct sockaddr_un): sa_family_t + 108-byte path
 	DescrLen      = 128 // MAXDESCR
 	RequestLen    = 4 + 4 + 4 + SockaddrLen + DescrLen
+	// MinRequestLen is a request with no description: libvdeplug sends
+	// the description only as long as it is, with no NUL, in the same
+	// write as the rest, so a switch takes what one read gives.
+	MinRequestLen = 4 + 4 + 4 + SockaddrLen
 	pathMax       = SockaddrLen - 2
 )
 
@@ -61,10 +65,10 @@ func EncodeRequest(r Request) ([]byte, error) {
 }
 
 // DecodeRequest decodes a client's request, refusing anything else with
-// EPROTO.
+// EPROTO. The description may be cut short.
 func DecodeRequest(b []byte) (Request, error) {
-	if len(b) != RequestLen {
-		return Request{}, fmt.Errorf("vde: request of %d bytes, want %d: %w", len(b), RequestLen, syscall.EPROTO)
+	if len(b) < MinRequestLen || len(b) > RequestLen {
+		return Request{}, fmt.Errorf("vde: request of %d bytes, want %d to %d: %w", len(b), MinRequestLen, RequestLen, syscall.EPROTO)
 	}
 	ne := binary.NativeEndian
 	if m, v := ne.Uint32(b[0:]), ne.Uint32(b[4:]); m != Magic || v != Version {
@@ -117,3 +121,4 @@ func cString(b []byte) string {
 	}
 	return string(b)
 }
+

@@ -19,6 +19,11 @@ func TestRequestRoundTrip(t *testing.T) {
 	if err != nil || out != in {
 		t.Fatalf("DecodeRequest = %+v, %v; want %+v", out, err, in)
 	}
+	// libvdeplug sends the description only as long as it is.
+	short := b[:MinRequestLen+len(in.Descr)]
+	if out, err := DecodeRequest(short); err != nil || out != in {
+		t.Fatalf("DecodeRequest(short) = %+v, %v; want %+v", out, err, in)
+	}
 	reply, err := EncodeReply("/tmp/sw/001.3")
 	if err != nil {
 		t.Fatal(err)

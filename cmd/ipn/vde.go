@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ipn"
+	"ipn/internal/vde"
+)
+
+func vdeCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "vde PATH --sock DIR",
+		Short: "Serve a vde_switch socket, so that VDE programs join the network",
+		Long: `vde listens where a vde_switch would, at the directory DIR (its control
+socket is DIR/ctl), so that programs made for VDE join the ipn network at
+PATH: vde_plug, QEMU's -nic vde,sock=DIR, and anything else built on
+libvdeplug. Each program that plugs in gets a port of its own, described as
+it asked, for as long as it stays; Ethernet frames go both ways. It runs
+until interrupted.`,
+		Example: `  ipn create ./lan --policy switch
+  ipn vde ./lan --sock /tmp/lan.vde &
+  qemu-system-x86_64 ... -nic vde,sock=/tmp/lan.vde
+  vde_plug /tmp/lan.vde = ...`,
+		Args: onePath,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return &explained{msg: "vde needs --sock DIR, where VDE programs will find the network", err: syscall.EINVAL}
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return serveVDE(ctx, cmd, args[0], dir)
+		}),
+	}
+	cmd.Flags().StringVar(&dir, "sock", "", "the directory VDE programs plug into (made if missing)")
+	return cmd
+}
+
+func serveVDE(ctx context.Context, cmd *cobra.Command, path, dir string) error {
+	// The network must be there before VDE programs can be told it is.
+	probe, err := cableNode(path, "vde probe")
+	if err != nil {
+		return err
+	}
+	probe.Close()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("vde: %w", err)
+	}
+	ctl := filepath.Join(dir, "ctl")
+	if c, err := net.Dial("unix", ctl); err == nil {
+		c.Close()
+		return fmt.Errorf("vde: %s: %w: a switch is serving it", ctl, syscall.EADDRINUSE)
+	}
+	os.Remove(ctl) // a stale socket of a switch that is gone
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: ctl, Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("vde: %w", err)
+	}
+	defer ln.Close()
+	defer context.AfterFunc(ctx, func() { ln.Close() })()
+	fmt.Fprintf(cmd.OutOrStdout(), "vde for %s listening on %s\n", path, dir)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var seq atomic.Int64
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("vde: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := vdePort(ctx, c, path, dir, seq.Add(1)); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ipn vde: %v\n", err)
+			}
+		}()
+	}
+}
+
+// vdePort serves one VDE program, plugged in on control connection c: a
+// node of its own in the network, a datagram socket in dir, frames both
+// ways until the program closes c.
+func vdePort(ctx context.Context, c *net.UnixConn, path, dir string, seq int64) error {
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b := make([]byte, vde.RequestLen)
+	got := 0
+	// The program writes its request at once, its description cut to its
+	// length: take what arrives, once there is the fixed part.
+	for got < vde.MinRequestLen {
+		k, err := c.Read(b[got:])
+		if err != nil {
+			return fmt.Errorf("a VDE program's request (%d bytes): %w", got, err)
+		}
+		got += k
+	}
+	req, err := vde.DecodeRequest(b[:got])
+	if err != nil {
+		return err
+	}
+	c.SetReadDeadline(time.Time{})
+	n, err := cableNode(path, "vde "+req.Descr)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	o, err := n.Options()
+	if err != nil {
+		return err
+	}
+	sock := filepath.Join(dir, fmt.Sprintf("%03d.%d", n.Port(), seq))
+	os.Remove(sock)
+	data, err := net.DialUnix("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"}, &net.UnixAddr{Name: req.Sock, Net: "unixgram"})
+	if err != nil {
+		return fmt.Errorf("vde: data socket for %s: %w", req.Sock, err)
+	}
+	defer os.Remove(sock)
+	defer data.Close()
+	reply, err := vde.EncodeReply(sock)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Write(reply); err != nil {
+		return err
+	}
+	toProgram := func() error {
+		buf := make([]byte, o.MTU)
+		for {
+			k, err := n.Recv(buf)
+			if err != nil {
+				return err
+			}
+			// A program gone from the other end leaves its socket behind
+			// until it closes c: frames meanwhile are dropped.
+			if _, err := data.Write(buf[:k]); err != nil && !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOBUFS) && !errors.Is(err, syscall.EAGAIN) {
+				return err
+			}
+		}
+	}
+	fromProgram := func() error {
+		buf := make([]byte, o.MTU+1)
+		for {
+			k, err := data.Read(buf)
+			if err != nil {
+				return err
+			}
+			if k > o.MTU {
+				continue // longer than the network carries: dropped
+			}
+			if err := n.Send(buf[:k]); err != nil {
+				return err
+			}
+		}
+	}
+	gone := func() error { // the program closes its control connection to leave
+		io.Copy(io.Discard, c)
+		return io.EOF
+	}
+	errs := make(chan error, 3)
+	for _, f := range []func() error{toProgram, fromProgram, gone} {
+		go func() { errs <- f() }()
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+	}
+	n.Close()
+	data.Close()
+	c.Close()
+	if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, ipn.ErrClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
