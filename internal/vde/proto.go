@@ -121,4 +121,3 @@ func cString(b []byte) string {
 	}
 	return string(b)
 }
-
