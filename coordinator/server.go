@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ipn/internal/fdpass"
+	"ipn/internal/unixsock"
 	"ipn/shm"
 )
 
@@ -68,14 +69,9 @@ func (s *Server) Listen(path string, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
 		return fmt.Errorf("coordinator: %w", err)
 	}
-	if c, err := net.Dial("unixpacket", path); err == nil {
-		c.Close()
-		return fmt.Errorf("coordinator: %s: %w: another coordinator is serving it", path, syscall.EADDRINUSE)
-	}
-	os.Remove(path) // a stale socket of a coordinator that is gone
-	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	ln, err := unixsock.Listen("unixpacket", path)
 	if err != nil {
-		return fmt.Errorf("coordinator: listen: %w", err)
+		return fmt.Errorf("coordinator: %w", err)
 	}
 	if err := os.Chmod(path, mode); err != nil {
 		ln.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ipn"
+	"ipn/internal/unixsock"
 	"ipn/internal/vde"
 )
 
@@ -60,12 +61,7 @@ func serveVDE(ctx context.Context, cmd *cobra.Command, path, dir string) error {
 		return fmt.Errorf("vde: %w", err)
 	}
 	ctl := filepath.Join(dir, "ctl")
-	if c, err := net.Dial("unix", ctl); err == nil {
-		c.Close()
-		return fmt.Errorf("vde: %s: %w: a switch is serving it", ctl, syscall.EADDRINUSE)
-	}
-	os.Remove(ctl) // a stale socket of a switch that is gone
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: ctl, Net: "unix"})
+	ln, err := unixsock.Listen("unix", ctl)
 	if err != nil {
 		return fmt.Errorf("vde: %w", err)
 	}
