@@ -39,10 +39,87 @@ func waitVDEPorts(t *testing.T, path string, k int) {
 // network through ipn vde; an Ethernet frame goes each way, and the port
 // goes when the program does.
 func TestVDEPlug(t *testing.T) {
+	needVDE(t)
+	path := newNet(t, "--lossless")
+	dir := serveVDESock(t, path)
+	plug, in, out := startPlug(t, dir)
+	waitVDEPorts(t, path, 1)
+
+	toNet := ethFrame("from vde_plug to ipn")
+	rx, got, errOut := startRecv(t, path, "rx", "--count", "1", "--timeout", "20s")
+	plugWrite(t, in, toNet)
+	waitRecv(t, rx, errOut)
+	if !bytes.Equal(got.Bytes(), toNet) {
+		t.Errorf("ipn got %q, want the frame vde_plug sent, %q", got.Bytes(), toNet)
+	}
+
+	toPlug := ethFrame("from ipn to vde_plug")
+	mustIPN(t, toPlug, "send", path, "--chunk", "1514")
+	if f := plugRead(t, out); !bytes.Equal(f, toPlug) {
+		t.Errorf("vde_plug got %q, want %q", f, toPlug)
+	}
+
+	in.Close()
+	plug.Wait()
+	waitVDEPorts(t, path, 0)
+}
+
+// TestVDESwitchCable: vde_plug as a cable between a real vde_switch and an
+// ipn network (through ipn vde); a frame sent into the vde_switch reaches
+// the ipn network.
+func TestVDESwitchCable(t *testing.T) {
+	needVDE(t)
+	if _, err := exec.LookPath("vde_switch"); err != nil {
+		t.Skip("needs vde_switch (Debian's vde2; .ci/run installs it)")
+	}
+	path := newNet(t, "--lossless")
+	dir := serveVDESock(t, path)
+	sw := filepath.Join(t.TempDir(), "vsw")
+	swCmd := exec.Command("vde_switch", "--hub", "--sock", sw)
+	swIn, err := swCmd.StdinPipe() // its console: the switch ends when it closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := swCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { swIn.Close(); swCmd.Process.Kill(); swCmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(sw, "ctl")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("vde_switch never made its socket")
+		}
+	}
+	cable := exec.Command("vde_plug", sw, dir)
+	if err := cable.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cable.Process.Kill(); cable.Wait() })
+	waitVDEPorts(t, path, 1)
+
+	_, in, _ := startPlug(t, sw)
+	f := ethFrame("from a vde_switch to ipn")
+	rx, got, errOut := startRecv(t, path, "rx", "--count", "1", "--timeout", "20s")
+	plugWrite(t, in, f)
+	waitRecv(t, rx, errOut)
+	if !bytes.Equal(got.Bytes(), f) {
+		t.Errorf("ipn got %q, want the frame sent into vde_switch, %q", got.Bytes(), f)
+	}
+}
+
+func needVDE(t *testing.T) {
+	t.Helper()
 	if _, err := exec.LookPath("vde_plug"); err != nil {
 		t.Skip("needs vde_plug (Debian's vde2; .ci/run installs it)")
 	}
-	path := newNet(t, "--lossless")
+}
+
+// serveVDESock runs ipn vde for the network at path and returns its socket
+// directory once it listens.
+func serveVDESock(t *testing.T, path string) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "sw")
 	srv := ipnCmd(t, "vde", path, "--sock", dir)
 	log := &netns.Buffer{}
@@ -56,7 +133,13 @@ func TestVDEPlug(t *testing.T) {
 			t.Fatalf("ipn vde never listened: %s", log.String())
 		}
 	}
+	return dir
+}
 
+// startPlug starts vde_plug plugged into the switch at dir, with its frame
+// stream on a pipe each way.
+func startPlug(t *testing.T, dir string) (*exec.Cmd, io.WriteCloser, *os.File) {
+	t.Helper()
 	plug := exec.Command("vde_plug", dir)
 	in, err := plug.StdinPipe()
 	if err != nil {
@@ -71,35 +154,30 @@ func TestVDEPlug(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	t.Cleanup(func() { plug.Process.Kill(); plug.Wait() })
-	waitVDEPorts(t, path, 1)
+	t.Cleanup(func() { plug.Process.Kill(); plug.Wait(); r.Close() })
+	return plug, in, r
+}
 
-	// vde_plug's stream: a 2-byte big-endian length, then the frame.
-	toNet := ethFrame("from vde_plug to ipn")
-	rx, out, errOut := startRecv(t, path, "rx", "--count", "1", "--timeout", "20s")
-	if _, err := in.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(toNet))), toNet...)); err != nil {
+// vde_plug's stream: a 2-byte big-endian length, then the frame.
+func plugWrite(t *testing.T, in io.Writer, f []byte) {
+	t.Helper()
+	if _, err := in.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(f))), f...)); err != nil {
 		t.Fatal(err)
 	}
-	waitRecv(t, rx, errOut)
-	if !bytes.Equal(out.Bytes(), toNet) {
-		t.Errorf("ipn got %q, want the frame vde_plug sent, %q", out.Bytes(), toNet)
-	}
+}
 
-	toPlug := ethFrame("from ipn to vde_plug")
-	mustIPN(t, toPlug, "send", path, "--chunk", "1514")
-	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+func plugRead(t *testing.T, out *os.File) []byte {
+	t.Helper()
+	out.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var head [2]byte
-	if _, err := io.ReadFull(r, head[:]); err != nil {
-		t.Fatalf("vde_plug wrote nothing: %v\n%s", err, log.String())
+	if _, err := io.ReadFull(out, head[:]); err != nil {
+		t.Fatalf("vde_plug wrote nothing: %v", err)
 	}
-	got := make([]byte, binary.BigEndian.Uint16(head[:]))
-	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, toPlug) {
-		t.Errorf("vde_plug got %q (%v), want %q", got, err, toPlug)
+	f := make([]byte, binary.BigEndian.Uint16(head[:]))
+	if _, err := io.ReadFull(out, f); err != nil {
+		t.Fatalf("vde_plug wrote part of a frame: %v", err)
 	}
-
-	in.Close()
-	plug.Wait()
-	waitVDEPorts(t, path, 0)
+	return f
 }
 
 // ethFrame is a broadcast Ethernet frame carrying text, padded to the
