@@ -6,8 +6,10 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -200,4 +202,57 @@ func TestPersistentGrab(t *testing.T) {
 	if !host.Has(name) {
 		t.Errorf("%s was removed; a grabbed interface is to be given back", name)
 	}
+}
+
+func init() {
+	// iface-control tries to change the interface node named by
+	// IPN_TEST_IFACE and says what it got.
+	roles["iface-control"] = func(path string) error {
+		name := os.Getenv("IPN_TEST_IFACE")
+		_, perr := ipn.SetPersist(name, false)
+		n := ipn.NewNode(ipn.Any)
+		defer n.Close()
+		_, _, terr := n.TakeOver(path, name)
+		fmt.Printf("persist %s takeover %s\n", errOrOK(perr), errOrOK(terr))
+		return nil
+	}
+}
+
+func errOrOK(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return errName(err)
+}
+
+// TestInterfaceControlNeedsOwner: another user may neither clear a
+// persistent interface node's persistence nor take it over (EPERM), even on
+// a network it may join.
+func TestInterfaceControlNeedsOwner(t *testing.T) {
+	e := newPermEnv(t)
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skipf("needs /dev/net/tun: %v", err)
+	}
+	path := e.permNet(t, "ifnet", 0o777)
+	a := joiner(t, path)
+	dev, err := netdev.NewTAP("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := dev.Name()
+	if _, err := a.AttachInterface(dev.FD(), true); err != nil {
+		dev.Close()
+		t.Fatal(err)
+	}
+	a.Close()
+	dev.Close()
+	waitIfacePort(t, path, name, func(f *ipn.IfaceInfo) bool { return f.Pumped })
+	t.Cleanup(func() { ipn.SetPersist(name, false) })
+
+	m := launch(t, "iface-control", path, launchOpts{bin: e.bin, cred: &syscall.Credential{Uid: permUID, Gid: permGID},
+		env: []string{"IPN_TEST_IFACE=" + name}})
+	if out := strings.TrimSpace(waitExit(t, m, "iface-control as another user", 20*time.Second)); out != "persist EPERM takeover EPERM" {
+		t.Errorf("another user on %s: %s, want persist EPERM takeover EPERM", name, out)
+	}
+	waitIfacePort(t, path, name, func(f *ipn.IfaceInfo) bool { return f.Pumped && f.Persist })
 }
