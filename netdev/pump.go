@@ -93,7 +93,7 @@ func toNetwork(dev Device, node Port, b *Batch, mtu int) error {
 		for i := 0; i < b.N; i++ {
 			frame := b.Frame(i)
 			if len(frame) <= mtu {
-				if err := node.Send(frame); err != nil && !errors.Is(err, syscall.EMSGSIZE) {
+				if err := node.Send(frame); err != nil {
 					return err
 				}
 				continue

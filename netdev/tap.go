@@ -114,39 +114,56 @@ func (d *charDev) ReadBatch(b *Batch) error {
 func (d *charDev) readReady(fd uintptr) bool {
 	b := d.rb
 	for b.N < len(b.Bufs) {
-		n, err := unix.Read(int(fd), b.Bufs[b.N])
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
+		n, err := d.readFrame(fd, b.Bufs[b.N][:b.Head], b.Room(b.N))
+		if err == unix.EAGAIN {
 			return b.N > 0
-		case err != nil:
+		}
+		if err != nil {
 			d.rerr = err
 			return true
-		case n == 0: // the other end is gone: no frame is empty
-			d.rerr = io.EOF
-			return true
-		case n <= b.Head:
-			continue // a header with no frame: nothing to carry
 		}
-		b.Lens[b.N] = n - b.Head
-		if d.vnet {
-			complete(b.Frame(b.N), b.Bufs[b.N][:b.Head])
-		}
+		b.Lens[b.N] = n
 		b.N++
 	}
 	return true
 }
 
+// readFrame reads one frame from fd into buf, and with offload its
+// virtio-net header into hdr, completing the frame's checksum. Reads go
+// through here, one goroutine at a time.
+func (d *charDev) readFrame(fd uintptr, hdr, buf []byte) (int, error) {
+	for {
+		var n int
+		var err error
+		if d.vnet {
+			d.rv.set2(hdr, buf)
+			n, err = d.rv.readv(fd)
+		} else {
+			n, err = unix.Read(int(fd), buf)
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0: // the other end is gone: no frame is empty
+			return 0, io.EOF
+		case !d.vnet:
+			return n, nil
+		case n <= vnetHdrLen:
+			continue // a header with no frame: nothing to carry
+		}
+		n -= vnetHdrLen
+		complete(buf[:n], hdr)
+		return n, nil
+	}
+}
+
 // WriteBatch writes the frames one by one: a TUN/TAP descriptor takes one
-// frame per write. With offload, each goes after its header, and a frame
-// too long for the link that cannot be segmented is dropped.
+// frame per write (WriteFrame).
 func (d *charDev) WriteBatch(b *Batch) error {
 	for i := 0; i < b.N; i++ {
-		if d.vnet && !segmentHeader(b.Bufs[i][:b.Head], b.Frame(i), d.linkMTU, d.kind == KindTAP) {
-			continue
-		}
-		if _, err := d.f.Write(b.Bufs[i][:b.Head+b.Lens[i]]); err != nil && !dropped(err) {
+		if err := d.WriteFrame(b.Frame(i)); err != nil && !dropped(err) {
 			return err
 		}
 	}
@@ -174,32 +191,8 @@ func (d *charDev) TryReadFrame(b []byte) (int, error) {
 }
 
 func (d *charDev) tryRead(fd uintptr) bool {
-	for {
-		var n int
-		var err error
-		if d.vnet {
-			d.rv.set2(d.rhdr[:], d.rbuf)
-			n, err = d.rv.readv(fd)
-		} else {
-			n, err = unix.Read(int(fd), d.rbuf)
-		}
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil: // EAGAIN included: the caller decides to wait
-			d.rerr = err
-		case n == 0:
-			d.rerr = io.EOF
-		case d.vnet && n <= vnetHdrLen:
-			continue
-		case d.vnet:
-			d.rn = n - vnetHdrLen
-			complete(d.rbuf[:d.rn], d.rhdr[:])
-		default:
-			d.rn = n
-		}
-		return true
-	}
+	d.rn, d.rerr = d.readFrame(fd, d.rhdr[:], d.rbuf) // EAGAIN included: the caller decides to wait
+	return true
 }
 
 // WaitReadable waits until a frame may be ready to read.

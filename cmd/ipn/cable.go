@@ -80,19 +80,21 @@ func cableLocal(ctx context.Context, cmd *cobra.Command, a, b string) error {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "cable on %s, port %d, and on %s, port %d\n", a, na.Port(), b, nb.Port())
-	return bothWays(ctx, func() error { return forward(na, nb) }, func() error { return forward(nb, na) },
-		func() { na.Close(); nb.Close() })
+	return untilOneEnds(ctx, func() { na.Close(); nb.Close() },
+		func() error { return forward(na, nb) }, func() error { return forward(nb, na) })
 }
 
-// bothWays runs the two directions of a cable until ctx ends or one stops,
-// then stops the other with halt; it returns the first error, nil when ctx
-// ended it.
-func bothWays(ctx context.Context, one, other func() error, halt func()) error {
-	errs := make(chan error, 2)
-	go func() { errs <- one() }()
-	go func() { errs <- other() }()
+// untilOneEnds runs flows (the directions of a cable or a port) until ctx
+// ends or one of them stops, then stops the rest with halt and waits for
+// them. It returns the first flow's error; nil when ctx ended it, or when
+// the flow ended as streams do (EOF, a closed node or connection).
+func untilOneEnds(ctx context.Context, halt func(), flows ...func() error) error {
+	errs := make(chan error, len(flows))
+	for _, f := range flows {
+		go func() { errs <- f() }()
+	}
 	var err error
-	pending := 2
+	pending := len(flows)
 	select {
 	case <-ctx.Done():
 	case err = <-errs:
@@ -225,5 +227,5 @@ func cableStream(ctx context.Context, n *ipn.Node, c net.Conn) error {
 			}
 		}
 	}
-	return bothWays(ctx, toPeer, fromPeer, func() { n.Close(); c.Close() })
+	return untilOneEnds(ctx, func() { n.Close(); c.Close() }, toPeer, fromPeer)
 }

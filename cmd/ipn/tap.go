@@ -28,11 +28,24 @@ With --detach the command hands the interface to the coordinator and
 returns at once. Interfaces the coordinator moves share its process, so
 frames between two of them cost one wake-up less.`
 
+// ifaceFlags are the flags of ipn tap, tun and grab: what becomes of the
+// interface when the command ends, and (tap, tun) how a new one is set up,
+// through netlink.
+type ifaceFlags struct {
+	persist, detach bool
+	netns, addr     string
+	up              bool
+}
+
+func (f *ifaceFlags) keepFlags(cmd *cobra.Command, what string) {
+	cmd.Flags().BoolVar(&f.persist, "persist", false, "keep the "+what+" when the command ends")
+	cmd.Flags().BoolVar(&f.detach, "detach", false, "make the "+what+" persistent and return at once: the coordinator moves its frames")
+}
+
 // ifaceCmd is ipn tap or ipn tun.
 func ifaceCmd(kind string) *cobra.Command {
 	var name string
-	var persist bool
-	var cfg ifaceConfig
+	var f ifaceFlags
 	short, long := "Join a network as a new TAP interface of the host", `tap creates a virtual Ethernet interface (named --name, or ipnN) and joins the
 network at PATH with it: frames the host sends on the interface enter the
 network, frames the network delivers reach the host. Virtual machines and
@@ -69,21 +82,19 @@ needs CAP_NET_ADMIN.`
 				}
 				return netdev.NewTAP(name)
 			}
-			return joinAndPump(cmd, args[0], kind, name, persist, open, cfg)
+			return joinAndPump(cmd, args[0], kind, name, f, open)
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
-	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface when the command ends")
-	cmd.Flags().BoolVar(&cfg.detach, "detach", false, "make the interface persistent and return at once: the coordinator moves its frames")
-	cmd.Flags().StringVar(&cfg.netns, "netns", "", "move the interface into this network namespace (as made by ip netns add)")
-	cmd.Flags().StringVar(&cfg.addr, "addr", "", "give the interface this address (CIDR, as 10.0.0.1/24) and set it up")
-	cmd.Flags().BoolVar(&cfg.up, "up", false, "set the interface up")
+	f.keepFlags(cmd, "interface")
+	cmd.Flags().StringVar(&f.netns, "netns", "", "move the interface into this network namespace (as made by ip netns add)")
+	cmd.Flags().StringVar(&f.addr, "addr", "", "give the interface this address (CIDR, as 10.0.0.1/24) and set it up")
+	cmd.Flags().BoolVar(&f.up, "up", false, "set the interface up")
 	return cmd
 }
 
 func grabCmd() *cobra.Command {
-	var persist bool
-	var cfg ifaceConfig
+	var f ifaceFlags
 	cmd := &cobra.Command{
 		Use:   "grab PATH IFNAME",
 		Short: "Join a network with a real interface of the host, as a bridge port",
@@ -96,11 +107,10 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
   ipn grab ./lan eth1 &`,
 		Args: cobra.ExactArgs(2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], persist, func(int) (netdev.Device, error) { return netdev.Grab(args[1]) }, cfg)
+			return joinAndPump(cmd, args[0], netdev.KindGrab, args[1], f, func(int) (netdev.Device, error) { return netdev.Grab(args[1]) })
 		}),
 	}
-	cmd.Flags().BoolVar(&persist, "persist", false, "keep the interface grabbed when the command ends")
-	cmd.Flags().BoolVar(&cfg.detach, "detach", false, "make the grab persistent and return at once: the coordinator moves its frames")
+	f.keepFlags(cmd, "grab")
 	return cmd
 }
 
@@ -110,23 +120,18 @@ Grabbing needs CAP_NET_RAW.` + persistHelp,
 // makes the interface once the node is in, so a refused join leaves no
 // interface behind: a TAP or TUN with segmentation offload when the
 // network's MTU carries 64 KiB TCP segments (netdev.OffloadMTU).
-func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open func(mtu int) (netdev.Device, error), cfg ifaceConfig) error {
-	persist = persist || cfg.detach
+func joinAndPump(cmd *cobra.Command, path, kind, name string, f ifaceFlags, open func(mtu int) (netdev.Device, error)) error {
+	persist := f.persist || f.detach
 	n := ipn.NewNode(ipn.Any)
 	n.SetDescr(strings.TrimSpace(kind + " " + name))
 	dev, info, err := takeOver(n, path, name)
-	if err == nil && dev == nil {
-		dev, info, err = attachNew(n, path, persist, open)
-		if err == nil {
-			cfg.linkMTU = linkMTUFor(kind, n)
-			if err := cfg.apply(dev.Name()); err != nil {
-				dev.Close()
-				n.Close()
-				return err // about the interface, not the network's path
-			}
-		}
-	} else if err == nil && persist && !info.Persist {
-		info, err = ipn.SetPersist(info.Name, true)
+	fresh := err == nil && dev == nil
+	if fresh {
+		err = n.Connect(path)
+	}
+	var o ipn.Options
+	if err == nil {
+		o, err = n.Options()
 	}
 	if err != nil {
 		if dev != nil {
@@ -135,14 +140,25 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, persist bool, open
 		n.Close()
 		return netPathError(path, err)
 	}
-	o, err := n.Options()
+	// From here on, errors are about the interface, not the network's path.
+	switch {
+	case fresh:
+		dev, info, err = attach(n, persist, open, o.MTU)
+		if err == nil {
+			err = f.configure(dev.Name(), fitMTU(kind, o.MTU))
+		}
+	case persist && !info.Persist:
+		info, err = ipn.SetPersist(info.Name, true)
+	}
 	if err != nil {
-		dev.Close()
+		if dev != nil {
+			dev.Close()
+		}
 		n.Close()
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d%s\n", dev.Kind(), dev.Name(), path, n.Port(), ifaceNote(info))
-	if cfg.detach {
+	if f.detach {
 		// The coordinator pumps a persistent interface once its process
 		// lets go: let go now.
 		dev.Close()
@@ -174,17 +190,10 @@ func takeOver(n *ipn.Node, path, name string) (netdev.Device, ipn.IfaceInfo, err
 	return dev, info, err
 }
 
-// attachNew connects n, makes the interface and hands it to the
-// coordinator.
-func attachNew(n *ipn.Node, path string, persist bool, open func(mtu int) (netdev.Device, error)) (netdev.Device, ipn.IfaceInfo, error) {
-	if err := n.Connect(path); err != nil {
-		return nil, ipn.IfaceInfo{}, err
-	}
-	o, err := n.Options()
-	if err != nil {
-		return nil, ipn.IfaceInfo{}, err
-	}
-	dev, err := open(o.MTU)
+// attach makes the interface, for a network of mtu-byte frames, and hands
+// it to the coordinator as the connected node n's.
+func attach(n *ipn.Node, persist bool, open func(mtu int) (netdev.Device, error), mtu int) (netdev.Device, ipn.IfaceInfo, error) {
+	dev, err := open(mtu)
 	if err != nil {
 		return nil, ipn.IfaceInfo{}, err
 	}
@@ -199,25 +208,14 @@ func ifaceNote(info ipn.IfaceInfo) string {
 	return ""
 }
 
-// ifaceConfig is what ipn tap and tun set on a new interface, through
-// netlink: its namespace, an address, up.
-type ifaceConfig struct {
-	netns, addr string
-	up          bool
-	detach      bool // not configuration: leave the interface to the coordinator
-	linkMTU     int  // when the network's frames are shorter than the interface's
-}
-
-// linkMTUFor is the interface MTU that keeps a new TAP or TUN's frames
-// within the network's MTU, or 0 when the interface's default (1500) fits:
-// the kernel would otherwise hand over frames the network cannot carry.
-func linkMTUFor(kind string, n *ipn.Node) int {
-	o, err := n.Options()
-	if err != nil || kind == netdev.KindGrab {
+// fitMTU is the MTU that keeps a new TAP or TUN's frames within a network
+// of mtu-byte frames, or 0 when the interface's default (1500) fits: the
+// kernel would otherwise hand over frames the network cannot carry.
+func fitMTU(kind string, mtu int) int {
+	switch kind {
+	case netdev.KindGrab:
 		return 0
-	}
-	mtu := o.MTU
-	if kind == netdev.KindTAP {
+	case netdev.KindTAP:
 		mtu -= 14
 	}
 	if mtu >= 1500 {
@@ -226,10 +224,12 @@ func linkMTUFor(kind string, n *ipn.Node) int {
 	return mtu
 }
 
-// apply configures the interface called name, made by this process and
-// handed to the coordinator already, which knows it by name and index.
-func (c ifaceConfig) apply(name string) error {
-	if c.netns == "" && c.addr == "" && !c.up && c.linkMTU == 0 {
+// configure sets up the new interface called name, already handed to the
+// coordinator (which knows it by name and index): its MTU when mtu is not
+// 0, then the namespace, address and state the flags ask for.
+func (f ifaceFlags) configure(name string, mtu int) error {
+	setUp := f.netns != "" || f.addr != "" || f.up
+	if mtu == 0 && !setUp {
 		return nil
 	}
 	host, err := netns.Host()
@@ -237,17 +237,17 @@ func (c ifaceConfig) apply(name string) error {
 		return err
 	}
 	defer host.Close()
-	if c.linkMTU > 0 {
-		if err := host.SetMTU(name, c.linkMTU); err != nil {
+	if mtu > 0 {
+		if err := host.SetMTU(name, mtu); err != nil {
 			return err
 		}
-		if c.netns == "" && c.addr == "" && !c.up {
-			return nil
-		}
+	}
+	if !setUp {
+		return nil
 	}
 	at := host
-	if c.netns != "" {
-		if at, err = netns.Open(c.netns); err != nil {
+	if f.netns != "" {
+		if at, err = netns.Open(f.netns); err != nil {
 			return err
 		}
 		defer at.Close()
@@ -255,8 +255,8 @@ func (c ifaceConfig) apply(name string) error {
 			return err
 		}
 	}
-	if c.addr != "" {
-		if err := at.AddAddr(name, c.addr); err != nil {
+	if f.addr != "" {
+		if err := at.AddAddr(name, f.addr); err != nil {
 			return err
 		}
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
 	"ipn/internal/unixsock"
 	"ipn/internal/vde"
 )
@@ -168,19 +167,5 @@ func vdePort(ctx context.Context, c *net.UnixConn, path, dir string, seq int64) 
 		io.Copy(io.Discard, c)
 		return io.EOF
 	}
-	errs := make(chan error, 3)
-	for _, f := range []func() error{toProgram, fromProgram, gone} {
-		go func() { errs <- f() }()
-	}
-	select {
-	case <-ctx.Done():
-	case err = <-errs:
-	}
-	n.Close()
-	data.Close()
-	c.Close()
-	if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, ipn.ErrClosed) || errors.Is(err, net.ErrClosed) {
-		return nil
-	}
-	return err
+	return untilOneEnds(ctx, func() { n.Close(); data.Close(); c.Close() }, toProgram, fromProgram, gone)
 }
