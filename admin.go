@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // Options are a network's options, for Create.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // BenchmarkNodeStream streams 64-byte messages from one node to another

@@ -19,8 +19,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn"
-	"ipn/shm"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // TestConformance walks SPEC §1 and §2 row by row, one subtest per row,

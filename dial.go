@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"ipn/coordinator"
-	"ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/internal/fdpass"
 )
 
 // EnvNoAutostart, when set, keeps the client from starting a coordinator.

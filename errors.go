@@ -3,8 +3,8 @@ package ipn
 import (
 	"syscall"
 
-	"ipn/internal/errno"
-	"ipn/ring"
+	"github.com/ipn-project/ipn/internal/errno"
+	"github.com/ipn-project/ipn/ring"
 )
 
 // Errors of the client API. Each matches, with errors.Is, both itself and

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // Two nodes on one hub network: a message sent by one reaches every other.

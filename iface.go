@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"syscall"
 
-	"ipn/coordinator"
-	"ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/internal/fdpass"
 )
 
 // IfaceInfo describes an interface node: a TAP, TUN or grabbed interface

@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn"
-	"ipn/internal/netns"
-	"ipn/netdev"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/internal/netns"
+	"github.com/ipn-project/ipn/netdev"
 )
 
 // TestAttachInterfaceChecksDescriptor: the coordinator asks the kernel what

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // The tests run a coordinator in this process and members as separate

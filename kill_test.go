@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // Members killed with SIGKILL at random moments under traffic, on a

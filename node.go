@@ -14,10 +14,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn/coordinator"
-	"ipn/dispatch"
-	"ipn/ring"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Policy is a network's dispatch policy (the protocol argument of IPN's

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // The permission matrix of N3 and N4 with real identities: members run

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // TestSwitchProcesses runs the Ethernet switch between member processes:

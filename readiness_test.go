@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // TestReadiness checks poll's three conditions (SPEC M7): readable,

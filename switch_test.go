@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // TestSwitchNetwork runs the Ethernet switch policy through the public

@@ -1,6 +1,6 @@
 package ipn
 
-import "ipn/ring"
+import "github.com/ipn-project/ipn/ring"
 
 // View is a received message read in place in shared memory: Data is valid
 // until Release.

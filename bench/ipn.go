@@ -9,11 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ipn/internal/fdpass"
-	"ipn/internal/member"
-	"ipn/internal/stream"
-	"ipn/ring"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/internal/stream"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // IPN is ipn's data plane as a fan-out transport: one lossless network, the

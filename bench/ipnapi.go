@@ -10,8 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"ipn"
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // IPNAPI is ipn through its public API with a coordinator running: the

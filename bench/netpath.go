@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"ipn/coordinator"
-	"ipn/internal/netns"
-	"ipn/netdev"
+	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/internal/netns"
+	"github.com/ipn-project/ipn/netdev"
 )
 
 // A NetPath joins two network namespaces on one Ethernet segment: the

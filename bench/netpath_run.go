@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
-	"ipn/internal/netns"
-	"ipn/internal/probe"
+	"github.com/ipn-project/ipn/internal/netns"
+	"github.com/ipn-project/ipn/internal/probe"
 )
 
 // NetPathOptions says how RunNetPaths measures.

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn"
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // Unicast between pairs: P sender processes each stream 1500-byte frames

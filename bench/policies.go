@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"ipn/dispatch"
-	"ipn/internal/member"
-	"ipn/ring"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // PolicyCost is what one dispatch policy costs per message, measured in

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn/internal/vde"
+	"github.com/ipn-project/ipn/internal/vde"
 )
 
 // VDE is vde_switch (Debian's vde2) in hub mode as a fan-out transport: the

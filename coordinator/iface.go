@@ -10,10 +10,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn/dispatch"
-	"ipn/netdev"
-	"ipn/ring"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/netdev"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // iface is an interface node (SPEC §4): a TAP, TUN or grabbed interface

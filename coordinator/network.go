@@ -13,10 +13,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn/dispatch"
-	"ipn/internal/member"
-	"ipn/ring"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Policies. Only the hub exists yet; the switch and the layer-3 switch come

@@ -7,7 +7,7 @@ import (
 	"io"
 	"syscall"
 
-	"ipn/internal/errno"
+	"github.com/ipn-project/ipn/internal/errno"
 )
 
 // The control protocol. Members talk to the coordinator over a unix

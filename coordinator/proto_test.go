@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/internal/fdpass"
 )
 
 // fullRequest sets every field of a Request to a value other than its zero.

@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn/internal/fdpass"
-	"ipn/internal/unixsock"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/internal/unixsock"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Server is the coordinator: it keeps the registry of networks and serves

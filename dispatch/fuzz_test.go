@@ -3,7 +3,7 @@ package dispatch_test
 import (
 	"testing"
 
-	"ipn/dispatch"
+	"github.com/ipn-project/ipn/dispatch"
 )
 
 // FuzzSwitch feeds arbitrary frames from arbitrary ports to a switch with

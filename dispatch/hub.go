@@ -1,6 +1,6 @@
 package dispatch
 
-import "ipn/ring"
+import "github.com/ipn-project/ipn/ring"
 
 // hub is policy 1: every message reaches every other port that receives
 // (IPN_BROADCAST).

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"ipn/ring"
+	"github.com/ipn-project/ipn/ring"
 )
 
 // The layer-3 switch (policy 3), for IP packets without an Ethernet header

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"ipn/dispatch"
-	"ipn/ring/ringtest"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/ring/ringtest"
+	"github.com/ipn-project/ipn/shm"
 )
 
 type l3Rig struct {

@@ -9,9 +9,9 @@ import (
 	"syscall"
 	"time"
 
-	"ipn/internal/errno"
-	"ipn/ring"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/internal/errno"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Policy numbers.

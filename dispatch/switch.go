@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"ipn/ring"
+	"github.com/ipn-project/ipn/ring"
 )
 
 // The Ethernet switch (policy 2), like a VDE switch: it learns which port

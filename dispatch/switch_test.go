@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"ipn/dispatch"
-	"ipn/ring"
-	"ipn/ring/ringtest"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/ring/ringtest"
+	"github.com/ipn-project/ipn/shm"
 )
 
 type switchRig struct {

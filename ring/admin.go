@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ipn/shm"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // The coordinator's side of the data plane: opening ports, changing roles,

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"ipn/ring/ringtest"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/ring/ringtest"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // BenchmarkStream measures the data plane alone: one sender goroutine, one

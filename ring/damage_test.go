@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"ipn/ring"
-	"ipn/ring/ringtest"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/ring/ringtest"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // FuzzDamage scribbles over a live network's shared memory, as a buggy or

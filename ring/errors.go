@@ -3,7 +3,7 @@ package ring
 import (
 	"syscall"
 
-	"ipn/internal/errno"
+	"github.com/ipn-project/ipn/internal/errno"
 )
 
 // Sentinel errors of the data plane, usable with errors.Is against

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"ipn/ring/ringtest"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/ring/ringtest"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // TestManySendersOneRing has several senders race on one receiver's ring,

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"ipn/shm"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Network is the data plane of one network: typed views of its segment and

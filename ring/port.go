@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"ipn/shm"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Port is one node's handle on the data plane: it sends from, and receives

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"ipn/internal/stream"
-	"ipn/ring"
-	"ipn/ring/ringtest"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/internal/stream"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/ring/ringtest"
+	"github.com/ipn-project/ipn/shm"
 )
 
 type sendResult = stream.SendStats

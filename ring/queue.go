@@ -3,7 +3,7 @@ package ring
 import (
 	"sync/atomic"
 
-	"ipn/shm"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // queue is one port's ring of slot references: many producers (senders in

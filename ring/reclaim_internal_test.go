@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"ipn/shm"
+	"github.com/ipn-project/ipn/shm"
 )
 
 func newTestNet(t *testing.T, ports int) *Network {

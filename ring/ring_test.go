@@ -9,9 +9,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn/ring"
-	"ipn/ring/ringtest"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/ring/ringtest"
+	"github.com/ipn-project/ipn/shm"
 )
 
 func TestMain(m *testing.M) { ringtest.Main(m) }

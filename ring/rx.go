@@ -3,7 +3,7 @@ package ring
 import (
 	"time"
 
-	"ipn/shm"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Inbound flow, one message, inside a receive step (rxSeq odd):

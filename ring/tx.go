@@ -3,7 +3,7 @@ package ring
 import (
 	"time"
 
-	"ipn/shm"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Outbound flow, one message:

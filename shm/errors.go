@@ -3,7 +3,7 @@ package shm
 import (
 	"syscall"
 
-	"ipn/internal/errno"
+	"github.com/ipn-project/ipn/internal/errno"
 )
 
 // Sentinel errors, usable with errors.Is against themselves or their errno.

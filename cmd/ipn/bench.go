@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn/bench"
+	"github.com/ipn-project/ipn/bench"
 )
 
 // benchChild runs this process as a benchmark child when the harness

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // cableHello opens a cable's TCP stream, each way: a peer that is not an

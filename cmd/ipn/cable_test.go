@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
-	"ipn/dispatch"
-	"ipn/internal/netns"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/internal/netns"
 )
 
 // waitCable waits until the network at path has k cable ports.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
-	"ipn/dispatch/topics"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/dispatch/topics"
 )
 
 // The subcommands that manage networks and move data through them. Each is

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // The tests run the test binary as the ipn command (see TestMain), against

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
-	"ipn/shm"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/shm"
 )
 
 func createCmd() *cobra.Command {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // daemonCmd runs the coordinator in this process, as ipnd does. The client

@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
-	"ipn/internal/stream"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/internal/stream"
 )
 
 // demoRole tells a member process started by the demo what to do.

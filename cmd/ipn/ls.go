@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 func lsCmd() *cobra.Command {

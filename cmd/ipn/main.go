@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
-	_ "ipn/dispatch/topics" // policy 16, a worked example of a policy of one's own
+	"github.com/ipn-project/ipn"
+	_ "github.com/ipn-project/ipn/dispatch/topics" // policy 16, a worked example of a policy of one's own
 )
 
 func main() {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"ipn"
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // envCLI, when set, makes the test binary run main with its arguments: the

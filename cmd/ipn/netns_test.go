@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"ipn/internal/netns"
-	"ipn/internal/netns/netnstest"
-	"ipn/internal/probe"
+	"github.com/ipn-project/ipn/internal/netns"
+	"github.com/ipn-project/ipn/internal/netns/netnstest"
+	"github.com/ipn-project/ipn/internal/probe"
 )
 
 // switchNet makes an ipn switch network with room for TCP's bursts.

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"ipn"
-	"ipn/netdev"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/netdev"
 )
 
 // TestTapOffload: on a network whose MTU carries 64 KiB TCP segments, TAP

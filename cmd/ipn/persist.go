@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 func persistCmd() *cobra.Command { return persistenceCmd(true) }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"ipn/internal/netns/netnstest"
+	"github.com/ipn-project/ipn/internal/netns/netnstest"
 )
 
 // TestTapPersist: a persistent TAP node and its traffic survive the

@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
-	"ipn/dispatch"
-	"ipn/dispatch/topics"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/dispatch/topics"
 )
 
 func portCmd() *cobra.Command {

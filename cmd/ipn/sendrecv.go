@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // nodeFlags are the flags ipn send and ipn recv share.

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"ipn"
-	"ipn/netdev"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/netdev"
 )
 
 // nodeSlots lends an ipn node's slots to a pump (netdev.SlotPort), so that

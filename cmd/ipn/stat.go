@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
+	"github.com/ipn-project/ipn"
 )
 
 // statOutput is what ipn stat --json prints.

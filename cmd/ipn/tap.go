@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn"
-	"ipn/internal/netns"
-	"ipn/netdev"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/internal/netns"
+	"github.com/ipn-project/ipn/netdev"
 )
 
 func tapCmd() *cobra.Command { return ifaceCmd(netdev.KindTAP) }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"ipn/internal/netns/netnstest"
+	"github.com/ipn-project/ipn/internal/netns/netnstest"
 )
 
 // TestTapPing joins two network namespaces through an ipn switch network,

@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ipn/internal/unixsock"
-	"ipn/internal/vde"
+	"github.com/ipn-project/ipn/internal/unixsock"
+	"github.com/ipn-project/ipn/internal/vde"
 )
 
 func vdeCmd() *cobra.Command {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
-	"ipn/internal/netns"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/internal/netns"
 )
 
 // vdePorts counts the network's ports that VDE programs plugged.

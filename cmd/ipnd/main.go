@@ -16,8 +16,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"ipn/coordinator"
-	_ "ipn/dispatch/topics" // policy 16, a worked example of a policy of one's own
+	"github.com/ipn-project/ipn/coordinator"
+	_ "github.com/ipn-project/ipn/dispatch/topics" // policy 16, a worked example of a policy of one's own
 )
 
 func main() {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"ipn"
-	"ipn/coordinator"
+	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/coordinator"
 )
 
 // TestMain lets the test binary run as ipnd when asked to.

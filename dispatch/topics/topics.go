@@ -30,8 +30,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"ipn/dispatch"
-	"ipn/ring"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/ring"
 )
 
 // Number is the policy's number.

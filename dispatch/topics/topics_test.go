@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"ipn/dispatch"
-	"ipn/dispatch/topics"
-	"ipn/ring"
-	"ipn/ring/ringtest"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/dispatch/topics"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/ring/ringtest"
+	"github.com/ipn-project/ipn/shm"
 )
 
 func TestMain(m *testing.M) { ringtest.Main(m) }

@@ -14,11 +14,11 @@ import (
 // may import: imports flow one way, shm → ring → dispatch → coordinator,
 // and netdev is a leaf (the style guide, "Layout and boundaries").
 var layers = map[string][]string{
-	"shm":         {"ipn/internal/errno"},
-	"ring":        {"ipn/internal/errno", "ipn/shm"},
-	"dispatch":    {"ipn/internal/errno", "ipn/shm", "ipn/ring"},
+	"shm":         {"github.com/ipn-project/ipn/internal/errno"},
+	"ring":        {"github.com/ipn-project/ipn/internal/errno", "github.com/ipn-project/ipn/shm"},
+	"dispatch":    {"github.com/ipn-project/ipn/internal/errno", "github.com/ipn-project/ipn/shm", "github.com/ipn-project/ipn/ring"},
 	"netdev":      {},
-	"coordinator": {"ipn/internal/", "ipn/shm", "ipn/ring", "ipn/dispatch", "ipn/netdev"},
+	"coordinator": {"github.com/ipn-project/ipn/internal/", "github.com/ipn-project/ipn/shm", "github.com/ipn-project/ipn/ring", "github.com/ipn-project/ipn/dispatch", "github.com/ipn-project/ipn/netdev"},
 }
 
 // TestImportsFlowOneWay keeps each package's own (non-test) imports of the
@@ -44,7 +44,7 @@ func TestImportsFlowOneWay(t *testing.T) {
 			}
 			for _, imp := range f.Imports {
 				p, _ := strconv.Unquote(imp.Path.Value)
-				if p != "ipn" && !strings.HasPrefix(p, "ipn/") {
+				if p != "github.com/ipn-project/ipn" && !strings.HasPrefix(p, "github.com/ipn-project/ipn/") {
 					continue
 				}
 				if !allowedImport(p, allowed) {

@@ -14,9 +14,9 @@ import (
 	"os"
 	"os/exec"
 
-	"ipn/internal/fdpass"
-	"ipn/ring"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // ctlFD is where a child finds its end of the socket pair (ExtraFiles[0]).

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"ipn/internal/netns"
-	"ipn/internal/netns/netnstest"
-	"ipn/internal/probe"
+	"github.com/ipn-project/ipn/internal/netns"
+	"github.com/ipn-project/ipn/internal/netns/netnstest"
+	"github.com/ipn-project/ipn/internal/probe"
 )
 
 func needRoot(t *testing.T) {

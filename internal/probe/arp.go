@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipn/internal/netns"
+	"github.com/ipn-project/ipn/internal/netns"
 )
 
 // ARPReply is the answer to an ARP request, as it arrived.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"ipn/internal/netns"
+	"github.com/ipn-project/ipn/internal/netns"
 )
 
 // IperfServer is an iperf3 server for one test, running in a namespace.

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"ipn/internal/netns"
+	"github.com/ipn-project/ipn/internal/netns"
 )
 
 // PingResult is what one ping run saw.

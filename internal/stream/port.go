@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"ipn/ring"
+	"github.com/ipn-project/ipn/ring"
 )
 
 // EndMarker, sent out of band, tells receivers the stream is over: they

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"ipn/internal/member"
-	"ipn/ring"
-	"ipn/shm"
+	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // envRole marks a re-executed test binary as a member process.

@@ -4,7 +4,7 @@ package netnstest
 import (
 	"testing"
 
-	"ipn/internal/netns"
+	"github.com/ipn-project/ipn/internal/netns"
 )
 
 // New makes a network namespace called name that is deleted at the test's
