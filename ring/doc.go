@@ -1,79 +1,178 @@
-// Package ring owns the data plane of a network: the slot pool with its
-// reference bits, one ring of slot references per port (plus an
-// out-of-band ring), the eventfd wake-ups, and the coordinator's
-// operations that open ports and reclaim what a departed member held.
+// Package ring owns the data plane of a network: each sender's slot pool
+// and publish log, each receiver's read positions and views, the eventfd
+// wake-ups, and the coordinator's operations that open ports and reclaim
+// what a departed member held.
 //
-// # Write once, read in place
+// The design below is layout version 2 (shm.Version). It replaces one
+// segment mapped read-write by every member (version 1) with separate
+// memory objects, each writable only by the party that must write it, so
+// that the kernel, not the members' good manners, keeps a member from
+// harming what its role does not let it touch (DESIGN invariant 10). The
+// trust model that follows from it is written in docs/trust.md.
 //
-// A sender takes a free slot, writes the message into it once, and pushes
-// the slot's index onto the ring of every recipient. Each recipient reads
-// the slot where it lies (RecvView) or copies it out (Recv), then releases
-// it. The slot returns to the pool when its last holder releases it.
+// # Memory objects, and who maps what
 //
-// # References are bits
+// Every object is a memfd made by the coordinator, sized once, sealed with
+// F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL before any descriptor leaves the
+// coordinator, and fchmod'ed 0600 so that a descriptor handed out read-only
+// cannot be reopened read-write through /proc/self/fd/N by another uid
+// (EACCES). Descriptors go out with the access the role needs and no more:
+// O_RDONLY where the mapping is read-only, so that mprotect cannot turn it
+// writable either (a MAP_SHARED mapping of an O_RDONLY descriptor refuses
+// PROT_WRITE).
 //
-// A slot's header holds a 64-bit word with one bit per port holding a
-// reference: the sender's bit while it fills and dispatches the slot, and
-// each recipient's bit from dispatch until that recipient releases it. A
-// slot is free exactly when the word is zero, so taking a slot is one
-// compare-and-swap from zero to the taker's bit, and releasing is one
-// atomic and-not. Unlike a count, clearing a bit twice is harmless, which
-// is what makes reclaiming a dead member's references safe whatever
-// instruction it died at: every reference is attributable to a port
-// (DESIGN invariant 3) and can be dropped exactly once. This is why a
-// network has at most 64 ports (shm.MaxPorts).
+//	object          written by        mapped read-only by           size
+//	control         coordinator       every member                  fixed: header, net line, port table
+//	tx[p] (sender)  port p's member   every member that receives    pool + data log + OOB log + counters
+//	rx[p] (reader)  port p's member   every member that sends       positions per sender + views + counters
+//	policy          every sender      nobody (receive-only: unmapped) the policy's shared state
 //
-// # Ring shape
+// The coordinator maps every object: read-write the control object,
+// read-only the others, except its own notice port's tx object; whatever it
+// reads from a member's object is bounds-checked like any other untrusted
+// input. A port that may only receive has an rx object and no tx object; a
+// port that may only send has a tx object and no rx object. A member maps
+// the tx objects of other ports only if it receives, and their rx objects
+// only if it sends: a send-only member cannot read other senders' messages.
 //
-// Each port has one multi-producer, single-consumer ring, rather than one
-// single-producer ring per sender-receiver pair. Per-receiver rings make
-// IPN's LOSSY limit exact (a receiver holds at most Pool pending messages,
-// whoever sent them), keep memory linear in the number of ports rather
-// than quadratic, and let a receiver wait on one ring instead of scanning a
-// readiness bitmap. Multi-producer rings usually let a producer that dies
-// between claiming a cell and filling it wedge the consumer; here claiming
-// and publishing are one compare-and-swap on a 64-bit cell (position and
-// slot), so there is no half-claimed cell to wedge on, and the shared tail
-// is only a hint (see queue). Order from one sender to one receiver is the
-// ring's order (invariant 4).
+// Objects belong to one incarnation of a port (the port number and its
+// generation in the control object). When a port is opened again, the
+// coordinator makes new objects: a member that left but kept its mappings
+// still writes only into objects nobody reads any more.
+//
+// Members map what they are given, then close the descriptors they need not
+// keep: they keep the control descriptor and their own objects' (so that a
+// restarted coordinator can take them back, issue 12), their own two
+// eventfds, and one eventfd per peer they wake: the receive eventfd of
+// each port they send to, and, in a lossless network, the transmit
+// eventfd of each port they receive from. Objects of a port that appears
+// after the join are fetched from the coordinator when the member notices
+// the change (the network generation in the control object moved), not 64
+// of each up front.
+//
+// Why memfd and not a named file in /dev/shm: seals exist only on memfds,
+// and F_SEAL_SHRINK is the only kernel guarantee that a member of the same
+// uid as the coordinator (the per-user coordinator's case) cannot truncate
+// an object under the others and kill them with SIGBUS. A memfd has no name
+// a restarted coordinator could look up; instead each member keeps the
+// control descriptor (read-only) and its own objects' descriptors, hands
+// them back when it re-attaches, and the new coordinator, owner of the
+// 0600 inode, reopens the control object read-write through /proc/self/fd.
+// F_SEAL_FUTURE_WRITE on the control object was considered and left out for
+// that reason: it would forbid the new coordinator's writable mapping too.
+//
+// # The publish log: origin cannot be forged
+//
+// A sender's tx object holds its slot pool and its publish log, a
+// single-producer broadcast ring: entry e names a slot of the sender's own
+// pool, the length, the hop count, the sender's view of the network
+// generation when it composed the entry, and the recipient set chosen by
+// dispatch. An entry is published by writing its sequence word (e+1) last;
+// a reader reads the sequence, the fields, and the sequence again, and
+// accepts the entry only if both reads say e+1 (a seqlock: the owner may
+// reuse a log cell, never for an entry a recipient has not passed).
+//
+// The origin of a message is the object its entry is in: nobody can write
+// an entry into another sender's log, and nobody can write payload into
+// another sender's slots. A hostile sender can lie in its own log: name
+// slots out of range, lengths past the MTU, garbage recipient sets. Every
+// such field is bounds-checked by the reader, read once; a bad entry is
+// skipped and counted, and that sender's port is reported damaged in the
+// reader's counters. Other senders' traffic is untouched.
+//
+// # References without shared writes
+//
+// Nobody writes a word of another party's memory, so a reference is not a
+// bit anyone can clear in a slot header: it is implied by positions.
+//
+//   - A receiver holds entry e of sender s while its read position on s's
+//     log (in its own rx object) is at or before e and e names it, or while
+//     one of its view records (also in its rx object) names (s, slot).
+//   - A receiver releases by advancing its own position (Recv copies out
+//     first, then advances) and by clearing its own view record (Release).
+//   - The sender frees a slot lazily, when it needs one: the slot of entry
+//     e is free once every recipient named in e has passed e and holds no
+//     view of the slot, or is gone (its port not live in the control object,
+//     or opened after the entry was composed: its open generation is newer
+//     than the entry's generation). The sender keeps which entry uses which
+//     slot in its private memory.
+//
+// Every reference is therefore in the memory of the party that holds it
+// and attributable to it (invariant 3). A dead receiver holds nothing as
+// soon as the coordinator marks its port gone in the control object; there
+// is nothing to scrub, no grace period to wait out. A dead sender's entries
+// stay readable, untouched, until every live receiver has passed them or
+// the coordinator drops the port from the set of logs to read. No member
+// waits for another member's step, and none can make another wait except as
+// its role allows (a lossless receiver that stops reading stops its senders,
+// as IPN's lossless networks do).
 //
 // # Lossy and lossless
 //
-// In a lossy network a push to a ring already holding Pool entries fails
-// and counts a drop against that receiver; the pool has room for every
-// port's ring, views and transmit slots, so taking a slot never fails. In
-// a lossless network the pool has Pool slots, a slot in use is a pending
-// message (counted once, however many recipients), and rings are as large
-// as the pool, so senders wait only for a free slot: spinning briefly, then
-// announcing themselves in the network's waiter bitmap and sleeping on
-// their transmit eventfd until a release frees a slot.
+// Lossy (the default): a sender never waits. Recipient r is left out of an
+// entry, and a drop is counted against r in the sender's own counters,
+// when r's backlog on this sender's log (tail minus r's position) is
+// already Pool entries. If the sender has no free slot at all, the message
+// is dropped and counted (NoSlot). A receiver that falls a whole log behind
+// a sender (the log is several times Pool) loses what it had pending from
+// that sender, which it detects from the sequence words and counts.
+//
+// Lossless: the sender waits for a free slot and a free log cell: it spins,
+// then announces that it waits by making the wait sequence in its own tx
+// object odd, looks again, and sleeps on its transmit eventfd. A receiver
+// that advances past a sender's entries, or releases a view of its slot,
+// loads that sequence and writes the sender's eventfd once per odd value.
+// IPN's lossless pool counted the pending messages of the whole network;
+// here each sender has its own pool of Pool slots, so the limit is Pool
+// pending messages per sender (a message to many counted once).
 //
 // # Wake-ups
 //
-// A receiver with nothing to read polls its rings for a while (spinner:
-// tight, then yielding the core, within an adaptive time limit), then sets
-// its sleep flag, looks once more, and sleeps on its eventfd. A sender
-// that pushes checks the recipient's flag and writes its eventfd only if it
-// is set, clearing it with a compare-and-swap so that one sender, not all,
-// pays the system call. Flag and ring are each written before the other is
-// read (sequentially consistent atomics), so a wake-up cannot be lost
-// (invariant 6), and a receiver that keeps up costs senders nothing.
+// A receiver with nothing to read polls the logs of every live sender for
+// a while, then makes the sleep sequence in its own rx object odd, looks
+// once more at every log, and sleeps on its eventfd. A sender that publishes
+// for a recipient loads that sequence; if it is odd and not the value it
+// last woke (remembered in the sender's private memory, since a sender
+// cannot clear the receiver's flag), it writes the receiver's eventfd. Flag
+// and log are each written before the other is read (sequentially
+// consistent atomics), so a wake-up cannot be lost (invariant 6), and a
+// receiver that keeps up costs senders one load per message.
 //
-// # Steps and reclaim
+// # One send path, and the hop limit
 //
-// Every send and receive runs inside a short step that never waits: the
-// port's step sequence is odd while inside. When a member leaves or dies,
-// the coordinator's Reclaim removes its port from the readers and writers,
-// waits out the steps in progress (a grace period, as in RCU), settles a
-// dispatch the member was in the middle of, waits again, then drops every
-// bit of the dead port and empties its rings. No member ever waits for
-// another member (invariant 2): only the coordinator waits, and only for
-// steps that are running.
+// Node.Send and Node.Submit take the same route: Port.SubmitWith, which
+// drops (and counts) a message past the hop limit (MaxHops, owned here),
+// runs the dispatch policy on the message in place, and publishes one entry
+// for the slot with the union of the recipients the policy named (To), plus
+// one entry per variant (Variant) in a slot of its own.
+//
+// # Ports per network
+//
+// A network has at most 64 ports (shm.MaxPorts: 63 for members, the last
+// for the coordinator's notices). What bounds it is the recipient set, one
+// 64-bit word in each log entry and in dispatch's policy interface
+// (Delivery.To, NewPort's free set), not the reference bookkeeping any
+// more: the log entry has room for a 256-bit set, and lifting the cap is a
+// change of dispatch's set type, left for later.
+//
+// # Alternatives considered
+//
+//   - One segment, read-write for everyone (version 1): no protection at
+//     all; a receive-only member could forge, alter and truncate.
+//   - One read-only segment plus per-port writable state, keeping the
+//     multi-producer rings and reference bits: a receiver's release would
+//     still be a write into a shared word (the slot's holder bits, the
+//     ring's cells), which is exactly what a hostile member turns against
+//     others.
+//   - One object per sender-receiver pair: private channels (a reader sees
+//     only its own traffic) but memory quadratic in ports and a payload
+//     written once per recipient, breaking write-once (invariant 1).
 //
 // # Concurrency
 //
 // A Network is safe for concurrent use. A Port has a send side and a
-// receive side, each for one goroutine at a time. Every index and length
-// read from shared memory is bounds-checked; a bad one marks the network
-// damaged and is returned as shm.ErrDamaged, never a panic.
+// receive side, each for one goroutine at a time. Every index, length and
+// state read from another party's memory is bounds-checked and read once; a
+// bad value is skipped, counted, and reported as that port's damage, never
+// a panic or an out-of-range access.
 package ring
