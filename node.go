@@ -438,7 +438,7 @@ func (n *Node) SendHop(b []byte, hop int) error {
 		return err
 	}
 	defer n.ops.RUnlock()
-	_, err = dispatch.Send(c.port, c.dispatch, b, hop, !n.nonblock.Load(), deadline(n.wdl.Load()))
+	_, err = c.port.SendWith(b, hop, !n.nonblock.Load(), deadline(n.wdl.Load()), c.dispatch)
 	return n.mapErr(err)
 }
 
@@ -457,7 +457,7 @@ func (n *Node) SendContext(ctx context.Context, b []byte) error {
 	stop := context.AfterFunc(ctx, func() { c.tx[c.port.ID()].Signal() })
 	defer stop()
 	for {
-		_, err := dispatch.Send(c.port, c.dispatch, b, 0, false, time.Time{})
+		_, err := c.port.SendWith(b, 0, false, time.Time{}, c.dispatch)
 		if !errors.Is(err, ring.ErrAgain) || n.nonblock.Load() {
 			return n.mapErr(err)
 		}

@@ -110,7 +110,7 @@ func (t IPN) Setup(n, payload int) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = member.Send(conn, d, p)
+		err = member.Send(conn, d, p, p)
 		conn.Close()
 		plan.Files = append(plan.Files, []*os.File{child})
 		if err != nil {

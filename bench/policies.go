@@ -94,7 +94,7 @@ func measurePolicy(pol dispatch.Policy, msg []byte) (testing.BenchmarkResult, er
 	defer d.Close()
 	var ports []*ring.Port
 	for p := 0; p < 4; p++ {
-		if err := rn.OpenPort(p, 0, shm.RoleRead|shm.RoleWrite); err != nil {
+		if err := rn.OpenPort(p, os.Getpid(), shm.RoleRead|shm.RoleWrite); err != nil {
 			return testing.BenchmarkResult{}, err
 		}
 		pt, err := rn.Port(p)
@@ -122,12 +122,12 @@ func measurePolicy(pol dispatch.Policy, msg []byte) (testing.BenchmarkResult, er
 		hello[0], hello[3] = 0x45, 20
 		copy(hello[12:], []byte{10, 0, 0, 2, 10, 0, 0, 1})
 	}
-	dispatch.Send(ports[2], fn, hello, 0, true, time.Time{})
+	ports[2].SendWith(hello, 0, true, time.Time{}, fn)
 	drain()
 	return testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			dispatch.Send(ports[1], fn, msg, 0, true, time.Time{})
+			ports[1].SendWith(msg, 0, true, time.Time{}, fn)
 			drain()
 		}
 	}), nil

@@ -342,7 +342,7 @@ type pumpPort struct {
 var _ netdev.SlotPort = (*pumpPort)(nil)
 
 func (p *pumpPort) Send(b []byte) error {
-	_, err := dispatch.Send(p.port, p.dispatch, b, 0, true, time.Time{})
+	_, err := p.port.SendWith(b, 0, true, time.Time{}, p.dispatch)
 	return err
 }
 

@@ -103,7 +103,7 @@ func TestHubAndVariants(t *testing.T) {
 		ports = append(ports, n.Open(p, rw))
 	}
 	hub, _ := dispatch.Lookup(dispatch.Hub)
-	if _, err := dispatch.Send(ports[0], dispatch.Func(hub, dn), []byte("hello"), 0, true, time.Time{}); err != nil {
+	if _, err := ports[0].SendWith([]byte("hello"), 0, true, time.Time{}, dispatch.Func(hub, dn)); err != nil {
 		t.Fatal(err)
 	}
 	for p := 1; p < 4; p++ {
@@ -115,7 +115,7 @@ func TestHubAndVariants(t *testing.T) {
 		t.Errorf("hub: the sender got its own message: %q", got)
 	}
 
-	if _, err := dispatch.Send(ports[1], dispatch.Func(evens{}, dn), []byte("mixed"), 0, true, time.Time{}); err != nil {
+	if _, err := ports[1].SendWith([]byte("mixed"), 0, true, time.Time{}, dispatch.Func(evens{}, dn)); err != nil {
 		t.Fatal(err)
 	}
 	want := map[int]string{0: "mixed", 2: "mixed", 3: "MIXED"}
@@ -124,7 +124,7 @@ func TestHubAndVariants(t *testing.T) {
 			t.Errorf("evens: port %d got %q, want [%s]", p, got, w)
 		}
 	}
-	if free, all := n.N.FreeSlots(), n.Seg.Geometry.Slots; free != all {
+	if free, all := n.FreeSlots(), n.G.Slots; free != all {
 		t.Errorf("%d of %d slots free after every message was read", free, all)
 	}
 }
@@ -134,10 +134,10 @@ func TestHopLimit(t *testing.T) {
 	a, b := n.Open(0, rw), n.Open(1, rw)
 	hub, _ := dispatch.Lookup(dispatch.Hub)
 	fn := dispatch.Func(hub, dn)
-	if _, err := dispatch.Send(a, fn, []byte("deep"), dispatch.MaxHops, true, time.Time{}); err != nil {
+	if _, err := a.SendWith([]byte("deep"), dispatch.MaxHops, true, time.Time{}, fn); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dispatch.Send(a, fn, []byte("too deep"), dispatch.MaxHops+1, true, time.Time{}); err != nil {
+	if _, err := a.SendWith([]byte("too deep"), dispatch.MaxHops+1, true, time.Time{}, fn); err != nil {
 		t.Fatal(err)
 	}
 	if got := recvAll(t, b); len(got) != 1 || got[0] != "deep" {
@@ -155,7 +155,7 @@ func TestSendAllocs(t *testing.T) {
 	fn := dispatch.Func(hub, dn)
 	msg, buf := make([]byte, 64), make([]byte, 64)
 	allocs := testing.AllocsPerRun(1000, func() {
-		dispatch.Send(a, fn, msg, 0, true, time.Time{})
+		a.SendWith(msg, 0, true, time.Time{}, fn)
 		b.TryRecv(buf)
 	})
 	if allocs != 0 {

@@ -37,7 +37,7 @@ func FuzzSwitch(f *testing.F) {
 				}
 			}
 		}
-		if free, all := r.n.N.FreeSlots(), r.n.Seg.Geometry.Slots; free != all {
+		if free, all := r.n.FreeSlots(), r.n.G.Slots; free != all {
 			t.Fatalf("%d of %d slots free", free, all)
 		}
 	})

@@ -115,7 +115,7 @@ func FuzzL3Switch(f *testing.F) {
 				t.Fatalf("port %d got %d copies of 2 packets", port, len(got))
 			}
 		}
-		if free, all := r.n.N.FreeSlots(), r.n.Seg.Geometry.Slots; free != all {
+		if free, all := r.n.FreeSlots(), r.n.G.Slots; free != all {
 			t.Fatalf("%d of %d slots free", free, all)
 		}
 	})

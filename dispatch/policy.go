@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/ipn-project/ipn/internal/errno"
 	"github.com/ipn-project/ipn/ring"
@@ -24,8 +23,8 @@ const (
 )
 
 // MaxHops is the hop depth past which a message is dropped (SPEC P3), so
-// that cycles of cables cannot loop forever.
-const MaxHops = 16
+// that cycles of cables cannot loop forever. Package ring enforces it.
+const MaxHops = ring.MaxHops
 
 // AnyPort asks the policy to choose the port (IPN_PORTNO_ANY).
 const AnyPort = -1
@@ -147,11 +146,14 @@ func LowestFree(want int, free uint64) (int, error) {
 	return 0, ErrNoPort
 }
 
-// Area is a policy's shared state: the segment's policy area, accessed as
-// atomic words only.
+// Area is a policy's shared state: the network's policy object, written by
+// every sender and not mapped by members that only receive, accessed as
+// atomic words only. A hostile sender may write anything there: policies
+// check every index and length they read from it, so that garbage
+// misdirects messages at worst and never crashes or wedges anyone.
 type Area struct {
-	seg       *shm.Segment
-	off, size int
+	obj  *shm.Object
+	size int
 }
 
 // Size is the area's length in bytes.
@@ -162,7 +164,7 @@ func (a *Area) Uint64s(off, n int) ([]atomic.Uint64, error) {
 	if off < 0 || n < 0 || off%8 != 0 || off+8*n > a.size {
 		return nil, fmt.Errorf("dispatch: %d words at %d outside a policy area of %d bytes: %w", n, off, a.size, shm.ErrDamaged)
 	}
-	return a.seg.Uint64s(a.off+off, n), nil
+	return a.obj.Uint64s(shm.PolicyArea+off, n), nil
 }
 
 // network is the Net of a ring.Network.
@@ -178,8 +180,11 @@ func (n *network) Area() *Area { return &n.area }
 // NetOf returns the Net of a data plane; ports reports how many ports
 // members may take (the coordinator knows; members pass the geometry's).
 func NetOf(rn *ring.Network, ports func() int) Net {
-	seg := rn.Segment()
-	return &network{rn: rn, area: Area{seg: seg, off: seg.Layout.Policy, size: seg.Geometry.Policy}, ports: ports}
+	a := Area{obj: rn.Policy()}
+	if a.obj != nil {
+		a.size = rn.Geometry().Policy
+	}
+	return &network{rn: rn, area: a, ports: ports}
 }
 
 // Func binds policy pol to network n, once per connection, giving what
@@ -187,17 +192,6 @@ func NetOf(rn *ring.Network, ports func() int) Net {
 // nothing).
 func Func(pol Policy, n Net) func(*ring.Delivery) {
 	return func(d *ring.Delivery) { pol.Dispatch(n, d) }
-}
-
-// Send sends b from port p through dispatch (see Func), waiting for a slot
-// until deadline when wait is set, and dropping the message, counted, past
-// the hop limit.
-func Send(p *ring.Port, dispatch func(*ring.Delivery), b []byte, hop int, wait bool, deadline time.Time) (int, error) {
-	if hop > MaxHops {
-		p.Network().CountHopDrop(p.ID())
-		return 0, nil
-	}
-	return p.SendWith(b, hop, wait, deadline, dispatch)
 }
 
 func trailingZeros(w uint64) int { return bits.TrailingZeros64(w) }

@@ -52,7 +52,7 @@ func frame(dst, src []byte, vlan int, payload string) []byte {
 
 func (r *switchRig) send(from int, f []byte) {
 	r.t.Helper()
-	if _, err := dispatch.Send(r.ports[from], r.fn, f, 0, true, time.Time{}); err != nil {
+	if _, err := r.ports[from].SendWith(f, 0, true, time.Time{}, r.fn); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -179,7 +179,7 @@ func TestSwitchAllocs(t *testing.T) {
 	r.got()
 	buf := make([]byte, 2000)
 	if n := testing.AllocsPerRun(1000, func() {
-		dispatch.Send(r.ports[1], r.fn, f, 0, true, time.Time{})
+		r.ports[1].SendWith(f, 0, true, time.Time{}, r.fn)
 		r.ports[2].TryRecv(buf)
 	}); n != 0 {
 		t.Errorf("%v allocations per switched frame, want 0", n)
@@ -202,7 +202,7 @@ func BenchmarkSwitchDispatch(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(f)))
 			for i := 0; i < b.N; i++ {
-				dispatch.Send(r.ports[1], r.fn, f, 0, true, time.Time{})
+				r.ports[1].SendWith(f, 0, true, time.Time{}, r.fn)
 				for p := 0; p < 4; p++ {
 					r.ports[p].TryRecv(buf)
 				}

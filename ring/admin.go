@@ -3,7 +3,8 @@ package ring
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
+	"math/bits"
+	"os"
 	"time"
 
 	"github.com/ipn-project/ipn/shm"
@@ -11,218 +12,257 @@ import (
 
 // The coordinator's side of the data plane: opening ports, changing roles,
 // and reclaiming what a departed member held. These calls are safe for
-// concurrent use with every Port operation, but calls on the same port
-// must not overlap one another.
+// concurrent use with every Port operation.
+
+// owner is what the coordinator's Network knows beyond a member's.
+type owner struct {
+	name string
+	seq  int // objects made, for their names
+}
 
 // OpenPort makes port p live for a member with process id pid and the
-// given roles (shm.RoleRead, shm.RoleWrite). The port must be free.
+// given roles (shm.RoleRead, shm.RoleWrite): it makes the port's objects,
+// a tx object if it may send and an rx object if it may receive, and its
+// eventfds. The coordinator maps them read-only, unless pid is its own
+// (a port it uses itself: its notice port, an interface's pump).
 func (n *Network) OpenPort(p, pid int, roles uint32) error {
+	if n.owner == nil {
+		return fmt.Errorf("ring: open port %d: only the coordinator opens ports: %w", p, ErrBusy)
+	}
 	if p < 0 || p >= len(n.ports) {
 		return fmt.Errorf("ring: open port %d: out of range 0..%d", p, len(n.ports)-1)
 	}
-	pv := &n.ports[p]
-	if st := pv.state.Load(); st != shm.PortFree {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cp := &n.ports[p]
+	if st := cp.state.Load(); st != shm.PortFree {
 		return fmt.Errorf("ring: open port %d: %w (state %d)", p, ErrBusy, st)
 	}
-	for _, w := range []*atomic.Uint64{pv.txSeq, pv.sentB, pv.blocked, pv.noSlot,
-		pv.rxSeq, pv.recvB, pv.drops, pv.oobDrops, pv.hopDrops} {
-		w.Store(0)
+	n.dropPeer(p) // what a reclaim left, if anything
+	gen := cp.gen.Load() + 1
+	local := pid == os.Getpid()
+	rxEvt, err := NewEventfd()
+	if err != nil {
+		return err
 	}
-	pv.dataBase.Store(pv.data.head.Load())
-	pv.oobBase.Store(pv.oob.head.Load())
-	for i := range pv.views {
-		pv.views[i].Store(0)
+	txEvt, err := NewEventfd()
+	if err != nil {
+		rxEvt.Close()
+		return err
 	}
-	pv.sleep.Store(0)
-	pv.pid.Store(uint32(pid))
-	pv.gen.Add(1)
-	pv.state.Store(shm.PortLive)
-	n.SetRoles(p, roles)
-	return nil
-}
-
-// SetRoles sets which of reading and writing port p may do (shutdown of
-// either side clears one), and wakes the port so a blocked call notices.
-func (n *Network) SetRoles(p int, roles uint32) {
-	pv := &n.ports[p]
-	pv.roles.Store(roles)
+	var tv *txView
+	var rv *rxView
+	fail := func(err error) error {
+		rxEvt.Close()
+		txEvt.Close()
+		if tv != nil {
+			tv.obj.Close()
+		}
+		return fmt.Errorf("ring: open port %d: %w", p, err)
+	}
+	n.owner.seq++
+	name := fmt.Sprintf("%s-%d-%d", n.owner.name, p, n.owner.seq)
+	if roles&shm.RoleWrite != 0 {
+		o, err := shm.Create(name+"-tx", shm.KindTx, n.l.TxSize, p, gen, n.netID, local)
+		if err != nil {
+			return fail(err)
+		}
+		tv = newTxView(o, n.g, p, gen)
+	}
+	if roles&shm.RoleRead != 0 {
+		o, err := shm.Create(name+"-rx", shm.KindRx, n.l.RxSize, p, gen, n.netID, local)
+		if err != nil {
+			return fail(err)
+		}
+		rv = newRxView(o, n.g, p, gen)
+	}
+	pe := &n.peers[p]
+	pe.tx.Store(tv)
+	pe.rx.Store(rv)
+	pe.rxEvt.Store(rxEvt)
+	pe.txEvt.Store(txEvt)
+	og := n.netGen.Load() + 1
+	cp.pid.Store(uint32(pid))
+	cp.roles.Store(roles)
+	cp.gen.Store(gen)
+	cp.openGen.Store(og)
+	cp.state.Store(shm.PortLive)
 	bit := uint64(1) << p
 	if roles&shm.RoleRead != 0 {
 		n.readers.Or(bit)
-	} else {
-		n.readers.And(^bit)
 	}
 	if roles&shm.RoleWrite != 0 {
 		n.writers.Or(bit)
-	} else {
+		n.logs.Or(bit)
+	}
+	n.netGen.Store(og)
+	return nil
+}
+
+// SetRoles narrows what port p may do (a shutdown of reading or writing),
+// and wakes the port so a blocked call notices. Roles only shrink: a port
+// has objects only for the roles it was opened with.
+func (n *Network) SetRoles(p int, roles uint32) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cp := &n.ports[p]
+	roles &= cp.roles.Load()
+	cp.roles.Store(roles)
+	bit := uint64(1) << p
+	if roles&shm.RoleRead == 0 {
+		n.readers.And(^bit)
+	}
+	if roles&shm.RoleWrite == 0 {
 		n.writers.And(^bit)
 	}
 	n.netGen.Add(1)
 	n.wakePort(p)
+	n.wakeWriters()
 }
 
-func (n *Network) wakePort(p int) {
-	if e := n.rx[p].Load(); e != nil {
-		e.Signal()
-	}
-	if e := n.tx[p].Load(); e != nil {
-		e.Signal()
-	}
-}
-
-// Synchronize waits until every live port not in skip has finished the
-// send or receive step it was in when Synchronize began (a grace period,
-// as in RCU). Steps are short and never wait, so this returns quickly unless
-// a member is stopped inside one; then ctx bounds the wait.
-func (n *Network) Synchronize(ctx context.Context, skip uint64) error {
-	type inStep struct {
-		port int
-		seq  *atomic.Uint64
-		v    uint64
-	}
-	var waits []inStep
-	for p := range n.ports {
-		pv := &n.ports[p]
-		if skip&(1<<p) != 0 || pv.state.Load() != shm.PortLive {
-			continue
-		}
-		for _, seq := range []*atomic.Uint64{pv.txSeq, pv.rxSeq} {
-			if v := seq.Load(); v&1 != 0 {
-				waits = append(waits, inStep{p, seq, v})
-			}
-		}
-	}
-	for delay := time.Microsecond; ; delay = min(2*delay, time.Millisecond) {
-		keep := waits[:0]
-		for _, w := range waits {
-			// A port marked dying meanwhile belongs to a member that is
-			// gone: it will never leave its step, and need not.
-			if w.seq.Load() == w.v && n.ports[w.port].state.Load() == shm.PortLive {
-				keep = append(keep, w)
-			}
-		}
-		if waits = keep; len(waits) == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("ring: port %d stayed inside a step: %w: %w", waits[0].port, ErrBusy, ctx.Err())
-		case <-time.After(delay):
+// wakeWriters signals every sender's transmit eventfd: what held their
+// slots may be gone.
+func (n *Network) wakeWriters() {
+	for w := n.logs.Load() & n.portMask; w != 0; w &= w - 1 {
+		if e := n.peers[bits.TrailingZeros64(w)].txEvt.Load(); e != nil {
+			e.Signal()
 		}
 	}
 }
 
-// MarkDying takes port p out of the network at once, before its Reclaim:
-// it stops being a reader or writer, and grace periods stop waiting for it.
-// The coordinator calls it as soon as it learns a member is gone, so that
-// another member's reclaim running meanwhile does not wait for this one.
+// MarkDying takes port p out of the network at once: it stops being a
+// reader or writer, so it holds nothing from now on, while its log stays
+// readable until Reclaim. The coordinator calls it as soon as it learns a
+// member is gone.
 func (n *Network) MarkDying(p int) {
-	pv := &n.ports[p]
-	if pv.state.Load() == shm.PortFree {
+	if p < 0 || p >= len(n.ports) {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.markDying(p)
+}
+
+func (n *Network) markDying(p int) {
+	cp := &n.ports[p]
+	if cp.state.Load() != shm.PortLive {
 		return
 	}
 	bit := uint64(1) << p
-	pv.state.Store(shm.PortDying)
+	cp.state.Store(shm.PortDying)
 	n.readers.And(^bit)
 	n.writers.And(^bit)
-	n.txWaiters.And(^bit)
 	n.netGen.Add(1)
 	n.wakePort(p) // a member that closed the port may still wait on it
+	n.wakeWriters()
+	n.wakeReaders() // a sender may have died between publishing and waking
 }
 
+// wakeReaders signals every receiver's eventfd.
+func (n *Network) wakeReaders() {
+	for w := n.readers.Load() & n.portMask; w != 0; w &= w - 1 {
+		if e := n.peers[bits.TrailingZeros64(w)].rxEvt.Load(); e != nil {
+			e.Signal()
+		}
+	}
+}
+
+// drainPoll is how often Reclaim looks whether receivers have read a dead
+// sender's last entries.
+const drainPoll = 2 * time.Millisecond
+
 // Reclaim releases everything port p held, after its member closed it or
-// died at any instruction, and frees the port. dead is the bitmap of other
-// ports whose members are also gone (they are not waited for). It returns
-// the number of slot references dropped.
-//
-// The order matters:
-//  1. p stops being a reader or writer, so no new step involves it;
-//  2. a grace period lets steps that began before 1 finish;
-//  3. a message p was dispatching when it died has recipients' bits set in
-//     its slot that were never pushed: a recipient that has the slot in
-//     neither its rings nor its view words never will, so its bit goes.
-//     (A recipient copying the slot out inside a receive step has it in
-//     neither too; its bit goes early, which is harmless: p's own bit keeps
-//     the slot from being freed until step 5, and its own release of the
-//     bit is idempotent);
-//  4. another grace period, so a receiver racing with 3 has finished;
-//  5. every reference p holds is dropped and its rings are emptied.
+// died at any instruction, and frees the port. A receiver holds nothing
+// once it is marked dying. A sender's entries stay readable until every
+// live receiver has passed those it was sent, or ctx is done; then its
+// objects go. dead is the set of other ports whose members are also gone.
+// It returns how many entries were left unread.
 func (n *Network) Reclaim(ctx context.Context, p int, dead uint64) (int, error) {
 	if p < 0 || p >= len(n.ports) {
 		return 0, fmt.Errorf("ring: reclaim port %d: out of range", p)
 	}
-	pv := &n.ports[p]
-	bit := uint64(1) << p
-	if pv.state.Load() == shm.PortFree {
-		return 0, nil
-	}
 	n.MarkDying(p)
-	skip := dead | bit
-	if err := n.Synchronize(ctx, skip); err != nil {
-		return 0, err
-	}
-	for s := range n.slots {
-		sl := &n.slots[s]
-		h := sl.holders.Load()
-		if h&bit == 0 || int(uint8(sl.meta.Load()>>32)) != p {
-			continue
+	left := n.lockedUnread(p, dead)
+	for left > 0 {
+		select {
+		case <-ctx.Done():
+			return n.free(p, left), nil
+		case <-time.After(drainPoll):
 		}
-		for w := h &^ bit & n.portMask; w != 0; w &= w - 1 {
-			r := trailingZeros(w)
-			if !n.holds(r, uint32(s)) {
-				sl.holders.And(^(uint64(1) << r))
+		left = n.lockedUnread(p, dead)
+	}
+	return n.free(p, 0), nil
+}
+
+// Held under n.mu: what Stats and unread read must not be unmapped
+// meanwhile.
+func (n *Network) lockedUnread(p int, dead uint64) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.unread(p, dead)
+}
+
+func (n *Network) free(p, left int) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cp := &n.ports[p]
+	if cp.state.Load() == shm.PortFree {
+		return 0
+	}
+	bit := uint64(1) << p
+	n.logs.And(^bit)
+	cp.roles.Store(0)
+	cp.pid.Store(0)
+	cp.state.Store(shm.PortFree)
+	n.netGen.Add(1)
+	n.dropPeer(p)
+	n.collect()
+	return left
+}
+
+// unread counts the entries of sender p that live receivers (not in dead)
+// have been sent and not yet passed, or hold as views.
+func (n *Network) unread(p int, dead uint64) int {
+	tv := n.peers[p].tx.Load()
+	if tv == nil {
+		return 0
+	}
+	k := 0
+	for w := n.readers.Load() & n.portMask &^ dead &^ (1 << p); w != 0; w &= w - 1 {
+		k += n.pendingFor(bits.TrailingZeros64(w), p, tv)
+	}
+	return k
+}
+
+// pendingFor counts the entries of sender s that receiver r has been sent
+// and not yet passed, plus its views of s's slots. Everything it reads is
+// another party's memory: every scan is bounded by a log's capacity.
+func (n *Network) pendingFor(r, s int, tv *txView) int {
+	rv := n.peers[r].rx.Load()
+	if rv == nil {
+		return 0
+	}
+	openGen := n.ports[r].openGen.Load()
+	k := 0
+	for i, lg := range []*logView{&tv.data, &tv.oob} {
+		tail := []uint64{tv.dataTail.Load(), tv.oobTail.Load()}[i]
+		pos := rv.position(s, i == 1).Load()
+		if tail-pos > lg.capacity() {
+			pos = tail - lg.capacity()
+		}
+		for ; pos < tail; pos++ {
+			c := lg.entry(pos)
+			if c[wSeq].Load() == pos+1 && c[wTo].Load()&(1<<r) != 0 && int32(uint32(c[wTag].Load())-openGen) >= 0 {
+				k++
 			}
 		}
 	}
-	if err := n.Synchronize(ctx, skip); err != nil {
-		return 0, err
-	}
-	dropped := 0
-	for s := range n.slots {
-		if n.slots[s].holders.Load()&bit != 0 {
-			n.release(uint32(s), bit)
-			dropped++
-		}
-	}
-	for i := range pv.views {
-		pv.views[i].Store(0)
-	}
-	pv.data.drain()
-	pv.oob.drain()
-	pv.sleep.Store(0)
-	pv.txSeq.Store(0)
-	pv.rxSeq.Store(0)
-	pv.roles.Store(0)
-	pv.pid.Store(0)
-	pv.state.Store(shm.PortFree)
-	return dropped, nil
-}
-
-// holds reports whether port r has slot s queued or held as a view. The
-// rings are read before the views: a receiver records a view before it pops
-// the cell, so a slot moving from one to the other is seen in one of them.
-func (n *Network) holds(r int, s uint32) bool {
-	rv := &n.ports[r]
-	if rv.oob.contains(s) || rv.data.contains(s) {
-		return true
-	}
 	for i := range rv.views {
-		if rv.views[i].Load() == uint64(s)+1 {
-			return true
+		if v := rv.views[i].Load(); v != 0 && int(v>>32) == s+1 {
+			k++
 		}
 	}
-	return false
-}
-
-// FreeSlots counts the slots nobody holds.
-func (n *Network) FreeSlots() int {
-	free := 0
-	for s := range n.slots {
-		if n.slots[s].holders.Load() == 0 {
-			free++
-		}
-	}
-	return free
+	return k
 }
 
 // PortStats are one port's counters and state, read from shared memory.
@@ -236,33 +276,62 @@ type PortStats struct {
 	OOBReceived   uint64
 	Blocked       uint64 // sends that found no room: they waited, or got EAGAIN
 	NoSlot        uint64 // lossy sends dropped for want of a slot
-	Drops         uint64 // messages to this port dropped, its ring full
-	OOBDrops      uint64
 	HopDrops      uint64
-	Queued        int // messages waiting in its data ring
-	Held          int // slots it holds a reference to
+	Drops         uint64 // messages to this port left out, its backlog full
+	OOBDrops      uint64
+	Bad           uint64 // entries it skipped as damaged
+	Lost          uint64 // entries it lost by falling a whole log behind
+	Queued        int    // messages sent to it and not yet received
+	Held          int    // views it holds
 }
 
-// Stats reads port p's counters.
+// Stats reads port p's counters from its objects and, for what others
+// counted against it, from every sender's.
 func (n *Network) Stats(p int) PortStats {
-	pv := &n.ports[p]
-	st := PortStats{
-		State: pv.state.Load(), Roles: pv.roles.Load(), PID: int(pv.pid.Load()),
-		Sent: pv.txSeq.Load() / 2, SentBytes: pv.sentB.Load(),
-		Received: pv.data.head.Load() - pv.dataBase.Load(), ReceivedBytes: pv.recvB.Load(),
-		OOBReceived: pv.oob.head.Load() - pv.oobBase.Load(),
-		Blocked:     pv.blocked.Load(), NoSlot: pv.noSlot.Load(),
-		Drops: pv.drops.Load(), OOBDrops: pv.oobDrops.Load(), HopDrops: pv.hopDrops.Load(),
-		Queued: pv.data.len(),
+	n.refreshIfNeeded()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cp := &n.ports[p]
+	st := PortStats{State: cp.state.Load(), Roles: cp.roles.Load(), PID: int(cp.pid.Load())}
+	if tv := n.peers[p].tx.Load(); tv != nil {
+		st.Sent, st.SentBytes = tv.sent.Load(), tv.sentB.Load()
+		st.Blocked, st.NoSlot, st.HopDrops = tv.blocked.Load(), tv.noSlot.Load(), tv.hopDrops.Load()
 	}
-	bit := uint64(1) << p
-	for s := range n.slots {
-		if n.slots[s].holders.Load()&bit != 0 {
-			st.Held++
+	rv := n.peers[p].rx.Load()
+	if rv != nil {
+		st.Received, st.ReceivedBytes, st.OOBReceived = rv.received.Load(), rv.recvB.Load(), rv.oobRecv.Load()
+		st.Bad, st.Lost = rv.bad.Load(), rv.lost.Load()
+		for i := range rv.views {
+			if rv.views[i].Load() != 0 {
+				st.Held++
+			}
 		}
 	}
+	for s := range n.peers {
+		tv := n.peers[s].tx.Load()
+		if tv == nil || s == p {
+			continue
+		}
+		st.Drops += tv.drops[p].Load()
+		st.OOBDrops += tv.drops[n.g.Ports+p].Load()
+		if rv != nil && cp.state.Load() == shm.PortLive {
+			st.Queued += n.pendingFor(p, s, tv)
+		}
+	}
+	st.Queued -= st.Held
 	return st
 }
 
+// Unread counts the messages sender p has published that live receivers
+// have not yet passed or still hold: zero once a network is quiet and
+// nothing leaked.
+func (n *Network) Unread(p int) int { return n.lockedUnread(p, 0) }
+
 // CountHopDrop counts a message from port p dropped past the hop limit.
-func (n *Network) CountHopDrop(p int) { n.ports[p].hopDrops.Add(1) }
+// For callers that drop before reaching the port (the hop limit is
+// checked by Submit itself).
+func (n *Network) CountHopDrop(p int) {
+	if tv := n.peers[p].tx.Load(); tv != nil && tv.obj.Writable() {
+		tv.hopDrops.Add(1)
+	}
+}

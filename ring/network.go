@@ -1,170 +1,218 @@
 package ring
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
+	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ipn-project/ipn/shm"
 )
 
-// Network is the data plane of one network: typed views of its segment and
-// the wake-up lines of its ports. It is safe for concurrent use.
+// Network is the data plane of one network as one process sees it: the
+// control object, the objects of other ports its roles need, and their
+// wake-up lines. The coordinator's Network (Create) owns every object; a
+// member's (Attach) maps what it was handed. It is safe for concurrent use.
 type Network struct {
-	seg *shm.Segment
-	g   shm.Geometry
-	l   shm.Layout
+	g     shm.Geometry
+	l     shm.Layout
+	ctl   *shm.Object
+	pol   *shm.Object // nil where not mapped
+	netID uint64
 
-	readers   *atomic.Uint64
-	writers   *atomic.Uint64
-	txWaiters *atomic.Uint64
-	state     *atomic.Uint32
-	netGen    *atomic.Uint32
-
-	ports []portView
-	slots []slotView
-	// portMask has a bit for each port: bitmaps read from shared memory are
+	readers, writers, logs *atomic.Uint64
+	state, netGen          *atomic.Uint32
+	ports                  []ctlPort
+	// portMask has a bit for each port: sets read from shared memory are
 	// masked with it before they index anything.
 	portMask uint64
+	peers    []peer
 
-	// Wake-up lines per port: rx wakes a sleeping receiver, tx a sender
-	// waiting for a free slot. Set by SetEventfds before ports are used.
-	rx, tx []atomic.Pointer[Eventfd]
+	self  int // the member's port; -1 in the coordinator
+	owner *owner
+
+	seen atomic.Uint32 // network generation last refreshed at
+
+	mu        sync.Mutex // guards what follows, and changes of peers
+	fetch     Fetcher
+	local     []*Port // this process's ports, for deferred unmapping
+	graveyard []retired
+	keep      []int // descriptors a member keeps: control, its own objects
+	closed    bool
 }
 
-// portView holds the shared words of one port's record and rings.
-type portView struct {
-	state, gen, pid, roles *atomic.Uint32
-	dataBase, oobBase      *atomic.Uint64
-
-	txSeq, sentB, blocked, noSlot *atomic.Uint64
-	rxSeq, recvB                  *atomic.Uint64
-	sleep                         *atomic.Uint32
-	drops, oobDrops, hopDrops     *atomic.Uint64
-	views                         []atomic.Uint64
-
-	data, oob queue
-}
-
-// slotView holds the shared words of one slot's header and its payload.
-type slotView struct {
-	holders *atomic.Uint64 // bit p: port p holds a reference
-	meta    *atomic.Uint64 // length | origin<<32 | hop<<40 | flags<<48
-	payload []byte
-}
-
-// Meta flags of a slot.
-const metaOOB = 1
-
-func packMeta(n, origin, hop int, flags uint64) uint64 {
-	return uint64(uint32(n)) | uint64(uint8(origin))<<32 | uint64(uint8(hop))<<40 | flags<<48
-}
-
-// New builds the data plane over seg. Wake-up lines are added with
-// SetEventfds.
-func New(seg *shm.Segment) *Network {
-	g, l := seg.Geometry, seg.Layout
+// newNetwork builds the views of control object ctl.
+func newNetwork(ctl *shm.Object, g shm.Geometry, self int) *Network {
 	n := &Network{
-		seg: seg, g: g, l: l,
-		readers:   seg.Uint64(shm.OffReaders),
-		writers:   seg.Uint64(shm.OffWriters),
-		txWaiters: seg.Uint64(shm.OffTxWaiters),
-		state:     seg.Uint32(shm.OffNetState),
-		netGen:    seg.Uint32(shm.OffNetGen),
-		ports:     make([]portView, g.Ports),
-		slots:     make([]slotView, g.Slots),
-		rx:        make([]atomic.Pointer[Eventfd], g.Ports),
-		tx:        make([]atomic.Pointer[Eventfd], g.Ports),
-		portMask:  ^uint64(0) >> (64 - g.Ports),
-	}
-	dataLimit := g.Pool
-	if g.Lossless() {
-		dataLimit = g.RingCap
+		g: g, l: shm.LayoutOf(g), ctl: ctl, netID: ctl.NetID(), self: self,
+		readers: ctl.Uint64(shm.OffReaders), writers: ctl.Uint64(shm.OffWriters),
+		logs: ctl.Uint64(shm.OffLogs), state: ctl.Uint32(shm.OffNetState),
+		netGen:   ctl.Uint32(shm.OffNetGen),
+		ports:    make([]ctlPort, g.Ports),
+		peers:    make([]peer, g.Ports),
+		portMask: ^uint64(0) >> (64 - g.Ports),
 	}
 	for p := range n.ports {
-		o := l.Port(p)
-		u32 := func(f int) *atomic.Uint32 { return seg.Uint32(o + f) }
-		u64 := func(f int) *atomic.Uint64 { return seg.Uint64(o + f) }
-		n.ports[p] = portView{
-			state: u32(shm.PortState), gen: u32(shm.PortGen), pid: u32(shm.PortPID), roles: u32(shm.PortRoles),
-			dataBase: u64(shm.PortDataBase), oobBase: u64(shm.PortOOBBase),
-			txSeq: u64(shm.PortTxSeq), sentB: u64(shm.PortSentB),
-			blocked: u64(shm.PortBlocked), noSlot: u64(shm.PortNoSlot),
-			rxSeq: u64(shm.PortRxSeq), recvB: u64(shm.PortRecvB),
-			sleep: u32(shm.PortSleep),
-			drops: u64(shm.PortDrops), oobDrops: u64(shm.PortOOBDrops), hopDrops: u64(shm.PortHopDrops),
-			views: seg.Uint64s(o+shm.PortViews, g.Views),
-			data:  newQueue(seg, l.DataRing(p), g.RingCap, dataLimit),
-			oob:   newQueue(seg, l.OOB(p), g.OOBCap, g.OOBCap),
-		}
-	}
-	for i := range n.slots {
-		o := l.Slot(i)
-		n.slots[i] = slotView{
-			holders: seg.Uint64(o + shm.SlotHolders),
-			meta:    seg.Uint64(o + shm.SlotMeta),
-			payload: seg.Bytes(o+shm.SlotPayload, g.MTU),
-		}
+		o := shm.Port(p)
+		u := func(f int) *atomic.Uint32 { return ctl.Uint32(o + f) }
+		n.ports[p] = ctlPort{state: u(shm.PortState), gen: u(shm.PortGen), pid: u(shm.PortPID),
+			roles: u(shm.PortRoles), openGen: u(shm.PortOpenGen)}
 	}
 	return n
+}
+
+// Create makes a network of geometry g: its control object and, if g has
+// a policy area, its policy object. Port objects are made as ports open
+// (OpenPort). The caller is the network's coordinator.
+func Create(name string, g shm.Geometry) (*Network, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	var id [8]byte
+	rand.Read(id[:])
+	netID := binary.LittleEndian.Uint64(id[:]) | 1
+	l := shm.LayoutOf(g)
+	ctl, err := shm.Create(name+"-ctl", shm.KindControl, l.CtlSize, 0, 0, netID, true)
+	if err != nil {
+		return nil, err
+	}
+	ctl.WriteGeometry(g)
+	n := newNetwork(ctl, g, -1)
+	n.owner = &owner{name: name}
+	if g.Policy > 0 {
+		if n.pol, err = shm.Create(name+"-policy", shm.KindPolicy, l.PolicySize, 0, 0, netID, true); err != nil {
+			ctl.Close()
+			return nil, err
+		}
+	}
+	n.state.Store(shm.NetLive)
+	return n, nil
 }
 
 // Geometry returns the network's geometry.
 func (n *Network) Geometry() shm.Geometry { return n.g }
 
-// Segment returns the underlying segment.
-func (n *Network) Segment() *shm.Segment { return n.seg }
+// Policy returns the policy object, nil where this process does not map it
+// (a member that may only receive, or a network without a policy area).
+func (n *Network) Policy() *shm.Object { return n.pol }
 
-// SetEventfds installs port p's wake-up lines. Either may be nil.
-func (n *Network) SetEventfds(p int, rx, tx *Eventfd) {
-	n.rx[p].Store(rx)
-	n.tx[p].Store(tx)
-}
-
-// Readers returns the bitmap of ports that receive.
+// Readers returns the set of ports that receive.
 func (n *Network) Readers() uint64 { return n.readers.Load() & n.portMask }
 
-// Writers returns the bitmap of ports that send.
+// Writers returns the set of ports that send.
 func (n *Network) Writers() uint64 { return n.writers.Load() & n.portMask }
 
-// damaged marks the network damaged and returns an error saying where.
-func (n *Network) damaged(format string, args ...any) error {
-	n.state.Store(shm.NetDamaged)
-	return fmt.Errorf("ring: %w: "+format, append([]any{shm.ErrDamaged}, args...)...)
+// live reports whether port r's current incarnation was opened no later
+// than network generation gen and is live: an entry composed at gen is for
+// it.
+func (n *Network) live(r int, gen uint32) bool {
+	cp := &n.ports[r]
+	return cp.state.Load() == shm.PortLive && int32(cp.openGen.Load()-gen) <= 0
 }
 
-// wakeRx wakes port r's receiver if it announced it sleeps. The
-// compare-and-swap makes one sender, not all, pay the system call.
-func (n *Network) wakeRx(r int) {
-	pv := &n.ports[r]
-	if pv.sleep.Load() != 0 && pv.sleep.CompareAndSwap(1, 0) {
-		if e := n.rx[r].Load(); e != nil {
-			e.Signal()
-		}
+// Close unmaps everything this process mapped of the network and closes
+// its descriptors. The coordinator's Close also frees every port's objects.
+func (n *Network) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	if n.owner != nil {
+		n.state.Store(shm.NetEnded)
+	}
+	for p := range n.peers {
+		n.dropPeer(p)
+	}
+	for _, r := range n.graveyard {
+		r.free()
+	}
+	n.graveyard = nil
+	if n.pol != nil {
+		n.pol.Close()
+	}
+	for _, fd := range n.keep {
+		os.NewFile(uintptr(fd), "").Close()
+	}
+	return n.ctl.Close()
+}
+
+// retired is what was reachable from peers[p] and is no more: mappings
+// and eventfds, freed once no step of this process that began before is
+// still running and no view holds the mapping.
+type retired struct {
+	tx    *txView
+	rx    *rxView
+	evts  []*Eventfd
+	steps []uint64 // step counters of n.local when retired
+}
+
+func (r retired) free() {
+	if r.tx != nil {
+		r.tx.obj.Close()
+	}
+	if r.rx != nil {
+		r.rx.obj.Close()
+	}
+	for _, e := range r.evts {
+		e.Close()
 	}
 }
 
-// slotFreed is called by whoever dropped a slot's last reference: it wakes
-// the senders waiting for room.
-func (n *Network) slotFreed() {
-	if n.txWaiters.Load() == 0 {
+// dropPeer takes everything of port p out of peers and retires it. n.mu
+// must be held.
+func (n *Network) dropPeer(p int) {
+	pe := &n.peers[p]
+	r := retired{tx: pe.tx.Swap(nil), rx: pe.rx.Swap(nil)}
+	for _, e := range []*Eventfd{pe.rxEvt.Swap(nil), pe.txEvt.Swap(nil)} {
+		if e != nil {
+			r.evts = append(r.evts, e)
+		}
+	}
+	if r.tx == nil && r.rx == nil && len(r.evts) == 0 {
 		return
 	}
-	w := n.txWaiters.Swap(0) & n.portMask
-	for w != 0 {
-		p := trailingZeros(w)
-		w &= w - 1
-		if e := n.tx[p].Load(); e != nil {
-			e.Signal()
-		}
+	for _, lp := range n.local {
+		r.steps = append(r.steps, lp.txSteps.Load(), lp.rxSteps.Load())
 	}
+	n.graveyard = append(n.graveyard, r)
 }
 
-// release drops port bit's reference to slot s.
-func (n *Network) release(s uint32, bit uint64) {
-	// The bit may already be clear: a reclaim that settled a dead sender's
-	// half-done dispatch may have dropped it first. Clearing it twice is
-	// harmless, which is why references are bits and not a count.
-	if n.slots[s].holders.And(^bit) == bit {
-		n.slotFreed()
+// collect frees retired mappings no step can be using. n.mu must be held.
+func (n *Network) collect() {
+	keep := n.graveyard[:0]
+	for _, r := range n.graveyard {
+		if r.inUse(n.local) {
+			keep = append(keep, r)
+			continue
+		}
+		r.free()
 	}
+	clear(n.graveyard[len(keep):])
+	n.graveyard = keep
+}
+
+func (r retired) inUse(local []*Port) bool {
+	if r.tx != nil && r.tx.held.Load() > 0 {
+		return true
+	}
+	for i, lp := range local {
+		if 2*i+1 >= len(r.steps) {
+			break
+		}
+		for k, c := range []*atomic.Uint64{&lp.txSteps, &lp.rxSteps} {
+			if v := r.steps[2*i+k]; v&1 != 0 && c.Load() == v {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// damaged returns an error saying where a bad value was found.
+func (n *Network) damaged(format string, args ...any) error {
+	return fmt.Errorf("ring: %w: "+format, append([]any{shm.ErrDamaged}, args...)...)
 }

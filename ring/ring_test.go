@@ -43,8 +43,8 @@ func TestSendRecvCopy(t *testing.T) {
 	if _, _, err := a.TryRecv(make([]byte, 256)); !errors.Is(err, ring.ErrAgain) || !errors.Is(err, syscall.EAGAIN) {
 		t.Errorf("sender received its own message: err = %v, want EAGAIN", err)
 	}
-	if free := n.N.FreeSlots(); free != n.Seg.Geometry.Slots {
-		t.Errorf("free slots = %d, want %d", free, n.Seg.Geometry.Slots)
+	if free := n.FreeSlots(); free != n.G.Slots {
+		t.Errorf("free slots = %d, want %d", free, n.G.Slots)
 	}
 }
 
@@ -66,12 +66,12 @@ func TestZeroCopy(t *testing.T) {
 	if string(v.Data) != "in place" || v.Hop != 3 {
 		t.Errorf("view = %q hop %d, want %q hop 3", v.Data, v.Hop, "in place")
 	}
-	if free := n.N.FreeSlots(); free != n.Seg.Geometry.Slots-1 {
-		t.Errorf("while viewed: free = %d, want %d", free, n.Seg.Geometry.Slots-1)
+	if free := n.FreeSlots(); free != n.G.Slots-1 {
+		t.Errorf("while viewed: free = %d, want %d", free, n.G.Slots-1)
 	}
 	b.Release(v)
-	if free := n.N.FreeSlots(); free != n.Seg.Geometry.Slots {
-		t.Errorf("after release: free = %d, want %d", free, n.Seg.Geometry.Slots)
+	if free := n.FreeSlots(); free != n.G.Slots {
+		t.Errorf("after release: free = %d, want %d", free, n.G.Slots)
 	}
 }
 
@@ -97,12 +97,12 @@ func TestWriteOnceSharedSlot(t *testing.T) {
 		}
 	}
 	for i, v := range views {
-		if got := n.N.FreeSlots(); got != n.Seg.Geometry.Slots-1 {
+		if got := n.FreeSlots(); got != n.G.Slots-1 {
 			t.Fatalf("slot freed early, after %d of 3 releases", i)
 		}
 		rs[i].Release(v)
 	}
-	if got := n.N.FreeSlots(); got != n.Seg.Geometry.Slots {
+	if got := n.FreeSlots(); got != n.G.Slots {
 		t.Errorf("slot not freed after the last release")
 	}
 }
@@ -122,8 +122,8 @@ func TestMsgSize(t *testing.T) {
 	if _, err := a.Submit(tx, 300, 2, 0); !errors.Is(err, syscall.EMSGSIZE) {
 		t.Fatalf("oversized submit: err = %v, want EMSGSIZE", err)
 	}
-	if free := n.N.FreeSlots(); free != n.Seg.Geometry.Slots-1 {
-		t.Errorf("free = %d, want %d (one queued message)", free, n.Seg.Geometry.Slots-1)
+	if free := n.FreeSlots(); free != n.G.Slots-1 {
+		t.Errorf("free = %d, want %d (one queued message)", free, n.G.Slots-1)
 	}
 }
 
@@ -335,8 +335,8 @@ func TestReclaimInProcess(t *testing.T) {
 	n.Reclaim(1, 0)
 	n.Reclaim(2, 0)
 	n.Reclaim(0, 0)
-	if free := n.N.FreeSlots(); free != n.Seg.Geometry.Slots {
-		t.Errorf("after reclaim: free = %d, want %d", free, n.Seg.Geometry.Slots)
+	if free := n.FreeSlots(); free != n.G.Slots {
+		t.Errorf("after reclaim: free = %d, want %d", free, n.G.Slots)
 	}
 	// Ports are reusable, rings empty.
 	c := n.Open(1, rw)

@@ -1,101 +1,240 @@
 package ring
 
 import (
+	"math/bits"
 	"time"
-
-	"github.com/ipn-project/ipn/shm"
 )
 
-// Inbound flow, one message, inside a receive step (rxSeq odd):
+// Inbound flow, one message, inside a receive step (rxSteps odd):
 //
-//  1. peek the out-of-band ring, then the data ring;
-//  2. for a view that outlives the step (RecvView), record the slot in one
-//     of the port's view words before popping the cell: at every instant
-//     the reference is in the ring or in a view word, which is what lets a
-//     reclaim tell a delivered message from a lost one. A copying receive
-//     (Recv) finishes inside the step, which the reclaim waits out instead;
-//  3. copy out (Recv) or hand out a View (RecvView);
-//  4. on release: clear the view word, then drop our bit from holders.
+//  1. look at the logs of the senders in the logs set, out-of-band logs
+//     first, round-robin from the sender after the one read last;
+//  2. read the entry at our position: sequence, fields, sequence again. An
+//     entry not for us (not in its recipient set, or composed before our
+//     port was opened) is passed over; a slot or length out of range is
+//     skipped and counted; a log whose sequences make no sense is skipped
+//     until its port changes, and counted;
+//  3. for a view that outlives the step (RecvView), record (sender, slot)
+//     in one of our view words before our position passes the entry: the
+//     sender sees the one or the other, so it frees the slot only after
+//     Release;
+//  4. copy out (Recv) or hand out a View (RecvView), then move our
+//     position past the entry, in our own object;
+//  5. in a lossless network, wake the sender if it waits for room, once per
+//     wait.
+
+// rxSource is what the receiver remembers of one sender's logs.
+type rxSource struct {
+	tv  *txView
+	pos [2]uint64 // next positions on its data and OOB logs
+	bad bool      // its log made no sense: skipped until it changes
+}
 
 // rxState is the receiver's private state.
 type rxState struct {
-	viewsFree uint64 // bit k set: view word k is free
+	own       *rxView
+	src       []rxSource // by sender
+	openGen   uint32     // the network generation our port was opened at
+	next      int        // sender to look at first
+	viewsFree uint64     // bit k set: view word k is free
 	spin      spinner
-	// Next positions to read in the data and OOB rings; the shared heads
-	// follow them, for producers and the coordinator.
-	dataHead, oobHead uint64
+	armed     bool     // the sleep sequence is odd
+	woke      []uint64 // by sender: the wait sequence we last woke
 }
 
-func (r *rxState) init(g shm.Geometry, pv *portView) {
-	r.dataHead, r.oobHead = pv.data.head.Load(), pv.oob.head.Load()
-	r.viewsFree = 1<<g.Views - 1
-	if g.Views == 64 {
+func (r *rxState) init(n *Network, p int, own *rxView) {
+	r.spin.init()
+	r.own = own
+	r.src = make([]rxSource, n.g.Ports)
+	r.woke = make([]uint64, n.g.Ports)
+	r.openGen = n.ports[p].openGen.Load()
+	r.viewsFree = 1<<n.g.Views - 1
+	if n.g.Views == 64 {
 		r.viewsFree = ^uint64(0)
 	}
-	r.spin.init()
 }
 
 // Info describes a received message.
 type Info struct {
 	Len    int  // length of the message
 	Origin int  // port that sent it
-	Hop    int  // hop depth it carried
-	OOB    bool // it came on the out-of-band ring
+	Hop    int  // hop count it carried
+	OOB    bool // it came on the out-of-band log
 }
 
 // View is a received message read in place. Data is valid until Release.
 type View struct {
 	Data []byte
 	Info
+	tv   *txView
 	slot uint32
 	k    int
 }
 
-// take moves the next message off a ring, into view word k unless k is
-// negative. It must run inside a receive step.
-func (p *Port) take(k int) (uint32, Info, bool, error) {
-	pv, r := p.pv, &p.rx
-	q, head, oob := &pv.oob, &r.oobHead, true
-	s, ok := q.at(*head)
-	if !ok {
-		q, head, oob = &pv.data, &r.dataHead, false
-		if s, ok = q.at(*head); !ok {
-			return 0, Info{}, false, nil
+func (p *Port) beginRx() { p.rxSteps.Add(1) }
+func (p *Port) endRx()   { p.rxSteps.Add(1) }
+
+// source returns what we know of sender s's logs, starting afresh when its
+// port changed incarnation.
+func (p *Port) source(s int) *rxSource {
+	r := &p.rx
+	src := &r.src[s]
+	tv := p.n.peers[s].tx.Load()
+	if tv == src.tv {
+		return src
+	}
+	*src = rxSource{tv: tv}
+	r.woke[s] = 0
+	if tv == nil {
+		return src
+	}
+	// A sender opened before us may have entries for us already: start a
+	// log's length back and pass over what was composed before our time.
+	// One opened after us has nothing we have not been sent.
+	if int32(p.n.ports[s].openGen.Load()-r.openGen) <= 0 {
+		for k, t := range []uint64{tv.dataTail.Load(), tv.oobTail.Load()} {
+			c := [2]uint64{tv.data.capacity(), tv.oob.capacity()}[k]
+			src.pos[k] = t - min(t, c)
 		}
 	}
-	if int(s) >= len(p.n.slots) {
-		return 0, Info{}, false, p.n.damaged("port %d ring holds slot %d of %d", p.id, s, len(p.n.slots))
-	}
-	if k >= 0 {
-		pv.views[k].Store(uint64(s) + 1)
-	}
-	*head++
-	q.head.Store(*head)
-	meta := p.n.slots[s].meta.Load()
-	info := Info{Len: int(uint32(meta)), Origin: int(uint8(meta >> 32)), Hop: int(uint8(meta >> 40)), OOB: oob}
-	if info.Len > p.n.g.MTU {
-		p.drop(s, k)
-		return 0, Info{}, false, p.n.damaged("slot %d length %d exceeds MTU %d", s, info.Len, p.n.g.MTU)
-	}
-	if !oob {
-		pv.recvB.Add(uint64(info.Len))
-	}
-	return s, info, true, nil
+	r.own.position(s, false).Store(src.pos[0])
+	r.own.position(s, true).Store(src.pos[1])
+	return src
 }
 
-// drop clears view word k, if any, and our reference to slot s.
-func (p *Port) drop(s uint32, k int) {
-	if k >= 0 {
-		p.pv.views[k].Store(0)
+// entry is an entry found for us.
+type entry struct {
+	src  *rxSource
+	s    int
+	k    int
+	pos  uint64
+	slot uint32
+	info Info
+}
+
+// scan looks for the next entry for us on log k of sender s, passing over
+// entries that are not. It stores how far it passed in our object.
+func (p *Port) scan(s, k int, e *entry) bool {
+	src := p.source(s)
+	if src.tv == nil || src.bad {
+		return false
 	}
-	p.n.release(s, p.bit)
+	tv, own := src.tv, p.rx.own
+	lg := &tv.data
+	if k == 1 {
+		lg = &tv.oob
+	}
+	capacity := lg.capacity()
+	pos, start := src.pos[k], src.pos[k]
+	found := false
+	for i := uint64(0); i < capacity; i++ {
+		c := lg.entry(pos)
+		seq := c[wSeq].Load()
+		if seq != pos+1 {
+			if seq <= pos {
+				break // not published yet, or being written
+			}
+			if (seq-1-pos)%capacity != 0 {
+				own.bad.Add(1)
+				src.bad = true
+				break
+			}
+			// The log wrapped over what we had not read: lost.
+			own.lost.Add(1)
+			pos = seq - capacity
+			continue
+		}
+		meta, to, tag := c[wMeta].Load(), c[wTo].Load(), c[wTag].Load()
+		if c[wSeq].Load() != seq {
+			continue // rewritten while we read it: look again
+		}
+		if to&p.bit == 0 || int32(uint32(tag)-p.rx.openGen) < 0 {
+			pos++
+			continue
+		}
+		n, slot := int(uint32(meta)), uint32(meta>>32)
+		if int(slot) >= tv.nslots || n > tv.mtu {
+			own.bad.Add(1)
+			pos++
+			continue
+		}
+		*e = entry{src: src, s: s, k: k, pos: pos, slot: slot,
+			info: Info{Len: n, Origin: s, Hop: int(uint8(tag >> 32)), OOB: k == 1}}
+		found = true
+		break
+	}
+	if pos != start {
+		src.pos[k] = pos
+		own.position(s, k == 1).Store(pos)
+	}
+	return found
+}
+
+// still reports whether the entry found is still in its log: a lossy
+// sender may reuse the cell, and the slot, once it wrapped over it.
+func (p *Port) still(e *entry) bool {
+	if p.n.g.Lossless() {
+		return true
+	}
+	lg := &e.src.tv.data
+	if e.k == 1 {
+		lg = &e.src.tv.oob
+	}
+	return lg.entry(e.pos)[wSeq].Load() == e.pos+1
+}
+
+// next finds the next entry for us: out-of-band logs first, then data,
+// round-robin over the senders. Inside a receive step.
+func (p *Port) nextEntry(e *entry) bool {
+	logs := p.n.logs.Load() & p.n.portMask &^ p.bit
+	start := p.rx.next
+	for k := 1; k >= 0; k-- {
+		for w := bits.RotateLeft64(logs, -start); w != 0; w &= w - 1 {
+			s := (bits.TrailingZeros64(w) + start) & 63
+			if p.scan(s, k, e) {
+				p.rx.next = (s + 1) % len(p.rx.src)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// passed moves our position past the entry and wakes its sender if it
+// waits for room.
+func (p *Port) passed(e *entry) {
+	e.src.pos[e.k] = e.pos + 1
+	p.rx.own.position(e.s, e.k == 1).Store(e.pos + 1)
+	own := p.rx.own
+	if e.k == 1 {
+		own.oobRecv.Add(1)
+	} else {
+		own.received.Add(1)
+		own.recvB.Add(uint64(e.info.Len))
+	}
+	p.wakeTx(e.s, e.src.tv)
+}
+
+// wakeTx wakes sender s if it announced it waits for room, once per wait.
+func (p *Port) wakeTx(s int, tv *txView) {
+	if !p.n.g.Lossless() {
+		return
+	}
+	w := tv.wait.Load()
+	if w&1 == 0 || w == p.rx.woke[s] {
+		return
+	}
+	p.rx.woke[s] = w
+	if e := p.n.peers[s].txEvt.Load(); e != nil {
+		e.Signal()
+	}
 }
 
 func (p *Port) canRecv() error {
 	if p.closed.Load() {
 		return ErrPortClosed
 	}
-	if p.n.readers.Load()&p.bit == 0 {
+	if p.rx.own == nil || p.n.readers.Load()&p.bit == 0 {
 		return ErrNotReader
 	}
 	return nil
@@ -107,22 +246,24 @@ func (p *Port) TryRecv(b []byte) (int, Info, error) {
 	if err := p.canRecv(); err != nil {
 		return 0, Info{}, err
 	}
-	pv := p.pv
-	pv.rxSeq.Add(1)
-	s, info, ok, err := p.take(-1)
-	n := 0
-	if ok {
-		n = copy(b, p.n.slots[s].payload[:info.Len])
-		p.drop(s, -1)
-		if n < info.Len {
-			err = ErrTruncated
+	p.beginRx()
+	p.n.refreshIfNeeded()
+	var e entry
+	for p.nextEntry(&e) {
+		n := copy(b, e.src.tv.payload(e.slot)[:e.info.Len])
+		if !p.still(&e) {
+			p.rx.own.lost.Add(1)
+			continue
 		}
+		p.passed(&e)
+		p.endRx()
+		if n < e.info.Len {
+			return n, e.info, ErrTruncated
+		}
+		return n, e.info, nil
 	}
-	pv.rxSeq.Add(1)
-	if !ok && err == nil {
-		err = ErrAgain
-	}
-	return n, info, err
+	p.endRx()
+	return 0, Info{}, ErrAgain
 }
 
 // Recv copies the next message into b, waiting until deadline (zero:
@@ -145,22 +286,29 @@ func (p *Port) TryRecvView() (View, error) {
 	if err := p.canRecv(); err != nil {
 		return View{}, err
 	}
-	k := trailingZeros(p.rx.viewsFree)
+	k := bits.TrailingZeros64(p.rx.viewsFree)
 	if k == 64 {
 		return View{}, ErrTooManyViews
 	}
-	pv := p.pv
-	pv.rxSeq.Add(1)
-	s, info, ok, err := p.take(k)
-	pv.rxSeq.Add(1)
-	if err != nil {
-		return View{}, err
+	own := p.rx.own
+	p.beginRx()
+	p.n.refreshIfNeeded()
+	var e entry
+	for p.nextEntry(&e) {
+		own.views[k].Store(viewKey(e.s, e.slot))
+		if !p.still(&e) {
+			own.views[k].Store(0)
+			own.lost.Add(1)
+			continue
+		}
+		p.passed(&e)
+		e.src.tv.held.Add(1)
+		p.endRx()
+		p.rx.viewsFree &^= 1 << k
+		return View{Data: e.src.tv.payload(e.slot)[:e.info.Len], Info: e.info, tv: e.src.tv, slot: e.slot, k: k}, nil
 	}
-	if !ok {
-		return View{}, ErrAgain
-	}
-	p.rx.viewsFree &^= 1 << k
-	return View{Data: p.n.slots[s].payload[:info.Len], Info: info, slot: s, k: k}, nil
+	p.endRx()
+	return View{}, ErrAgain
 }
 
 // RecvView is TryRecvView waiting until deadline (zero: forever).
@@ -178,23 +326,62 @@ func (p *Port) RecvView(deadline time.Time) (View, error) {
 
 // Release gives back a view. Its Data must not be used afterwards.
 func (p *Port) Release(v View) {
-	p.pv.rxSeq.Add(1)
-	p.drop(v.slot, v.k)
-	p.pv.rxSeq.Add(1)
+	if v.tv == nil || p.rx.viewsFree&(1<<v.k) != 0 {
+		return // not a view, or released already
+	}
+	p.rx.own.views[v.k].Store(0)
 	p.rx.viewsFree |= 1 << v.k
+	p.wakeTx(v.Origin, v.tv)
+	v.tv.held.Add(-1)
 }
 
-// pending reports whether a message waits on either ring.
+// pending reports whether an entry waits on a log we read, for us or not
+// (TryRecv passes over those that are not), or whether the network changed
+// (TryRecv maps the senders that appeared).
 func (p *Port) pending() bool {
-	if _, ok := p.pv.data.at(p.rx.dataHead); ok {
+	if p.n.netGen.Load() != p.n.seen.Load() {
 		return true
 	}
-	_, ok := p.pv.oob.at(p.rx.oobHead)
+	p.beginRx()
+	ok := p.pendingIn(0) || p.pendingIn(1)
+	p.endRx()
 	return ok
 }
 
-// Pending reports whether a message waits, without taking it.
-func (p *Port) Pending() bool { return p.pending() }
+func (p *Port) pendingIn(k int) bool {
+	logs := p.n.logs.Load() & p.n.portMask &^ p.bit
+	for w := logs; w != 0; w &= w - 1 {
+		s := bits.TrailingZeros64(w)
+		src := p.source(s)
+		if src.tv == nil || src.bad {
+			continue
+		}
+		lg := &src.tv.data
+		if k == 1 {
+			lg = &src.tv.oob
+		}
+		if lg.entry(src.pos[k])[wSeq].Load() > src.pos[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// Pending reports whether a message may wait, without taking it.
+func (p *Port) Pending() bool {
+	p.n.refreshIfNeeded()
+	return p.pending()
+}
+
+// OOBPending reports whether an out-of-band message may wait (poll's
+// priority-readable).
+func (p *Port) OOBPending() bool {
+	p.n.refreshIfNeeded()
+	p.beginRx()
+	ok := p.pendingIn(1)
+	p.endRx()
+	return ok
+}
 
 // WaitRx waits until a message may be pending, the port stops being a
 // reader or is closed, or the deadline passes (zero: no deadline). A
@@ -210,29 +397,33 @@ func (p *Port) waitRx(deadline time.Time) error {
 	if p.rx.spin.until(p.pending) {
 		return nil
 	}
-	e := p.n.rx[p.id].Load()
+	e := p.n.peers[p.id].rxEvt.Load()
 	if e == nil {
 		return ErrAgain
 	}
-	pv := p.pv
-	pv.sleep.Store(1)
+	p.sleep(true)
+	defer p.sleep(false)
 	if p.pending() || p.canRecv() != nil {
-		pv.sleep.Store(0)
 		return nil
 	}
 	if !deadline.IsZero() && !time.Now().Before(deadline) {
-		pv.sleep.Store(0)
 		return ErrTimeout
 	}
-	err := e.Wait(deadline)
-	pv.sleep.Store(0)
-	return err
+	return e.Wait(deadline)
+}
+
+// sleep makes the sleep sequence odd (announce) or even again.
+func (p *Port) sleep(on bool) {
+	if p.rx.own != nil && p.rx.armed != on {
+		p.rx.own.sleep.Add(1)
+		p.rx.armed = on
+	}
 }
 
 // ReadyFD returns the eventfd that becomes readable when the port's receiver
 // sleeps and a message arrives; see Arm.
 func (p *Port) ReadyFD() int {
-	if e := p.n.rx[p.id].Load(); e != nil {
+	if e := p.n.peers[p.id].rxEvt.Load(); e != nil {
 		return e.FD()
 	}
 	return -1
@@ -244,12 +435,13 @@ func (p *Port) ReadyFD() int {
 func (p *Port) Arm() (pending bool) {
 	// Consume stale wake-ups first, so the descriptor turns readable only
 	// for what comes after the announcement.
-	if e := p.n.rx[p.id].Load(); e != nil {
+	if e := p.n.peers[p.id].rxEvt.Load(); e != nil {
 		e.Drain()
 	}
-	p.pv.sleep.Store(1)
+	p.n.refreshIfNeeded()
+	p.sleep(true)
 	if p.pending() {
-		p.pv.sleep.Store(0)
+		p.sleep(false)
 		return true
 	}
 	return false
@@ -257,15 +449,8 @@ func (p *Port) Arm() (pending bool) {
 
 // Disarm ends an external poll begun with Arm, consuming the wake-up.
 func (p *Port) Disarm() {
-	p.pv.sleep.Store(0)
-	if e := p.n.rx[p.id].Load(); e != nil {
+	p.sleep(false)
+	if e := p.n.peers[p.id].rxEvt.Load(); e != nil {
 		e.Drain()
 	}
-}
-
-// OOBPending reports whether an out-of-band message waits (poll's
-// priority-readable).
-func (p *Port) OOBPending() bool {
-	_, ok := p.pv.oob.at(p.rx.oobHead)
-	return ok
 }

@@ -1,69 +1,81 @@
 package ring
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/ipn-project/ipn/shm"
 )
 
-// Outbound flow, one message:
+// MaxHops is the hop limit: a message whose hop count passed it is
+// dropped and counted by its sender, so that forwarders in a cycle cannot
+// make it loop forever (SPEC P3).
+const MaxHops = 16
+
+// Outbound flow, one message, all of it in the sender's own memory:
 //
-//  1. alloc: take a free slot by flipping its holders word from 0 to our
-//     bit, one compare-and-swap; the slot is now ours and attributable.
+//  1. alloc: take a slot of our own pool from the private free list; when
+//     it is empty, look for slots whose entry every recipient has passed
+//     (retired), lazily, now that we need one.
 //  2. fill: the payload is written into the slot once (Send copies, the
 //     zero-copy caller writes Tx.Buf in place).
-//  3. submit, inside the send step (txSeq odd):
-//     a. keep only recipients that are live readers, never ourselves;
-//     b. write the slot's meta (length, origin, hop);
-//     c. add every recipient's bit to holders before any can see the slot;
-//     d. push the slot on each recipient's ring; a full ring drops the
-//        message for that recipient: clear its bit, count a drop;
-//     e. wake each recipient that sleeps;
-//     f. drop our own bit; the last holder to drop frees the slot.
+//  3. submit, inside the send step (txSteps odd):
+//     a. past the hop limit: drop it, count it, give the slot back;
+//     b. if the network generation moved, map the ports that appeared;
+//     c. dispatch names recipients (Delivery.To) and variants
+//        (Delivery.Variant: a slot of its own, published at once);
+//     d. publish: keep the recipients that are live readers, not us, and
+//        (lossy) whose backlog on our log is below Pool, counting a drop
+//        against each other one; write the entry, its sequence last;
+//     e. wake each recipient that announced it sleeps, once per sleep.
+
+// slotUse is what the sender remembers of the entry that uses a slot.
+type slotUse struct {
+	pos uint64 // log position of the entry
+	to  uint64 // its recipients
+	gen uint32 // network generation it was composed at
+	oob bool
+}
 
 // txState is the sender's private state.
 type txState struct {
-	// hist holds the slots we took, oldest at hpos once it has wrapped.
-	// Receivers release a stream's slots in the order it sent them, so the
-	// oldest is the next to come free, and one we took a few sends ago is
-	// likely free already and still in cache.
-	hist   []uint32
-	hpos   int
-	cursor int // next-fit scan position
-	held   int // slots allocated and not yet submitted or aborted
-	// oldFirst: the last allocation found the oldest slot free and the
-	// recent one busy (a full pool), so try the oldest first.
-	oldFirst bool
+	own   *txView
+	free  []uint32    // slots nobody holds
+	busy  [2][]uint32 // published slots of the data and OOB logs, oldest first
+	use   []slotUse   // by slot
+	inUse []bool      // by slot: published and not yet found retired
+	cells [2][]uint32 // by log cell: slot+1 of the entry it holds, 0 if none
+	tail  [2]uint64   // next positions of the data and OOB logs
+	held  int         // slots allocated and not yet submitted or aborted
+	armed bool        // ArmWrite made the wait sequence odd
+	// By recipient: its position on our data log as last loaded, the
+	// incarnation that position belongs to, and the sleep sequence we last
+	// woke (we cannot clear its flag, so we remember).
+	seen     []uint64
+	seenRx   []*rxView
+	woke     []uint64
 	spin     spinner
-	rings    []producerView // data ring of port r at r, its OOB ring at Ports+r
-	delivery Delivery       // handed to dispatch policies, see SubmitWith
+	delivery Delivery // handed to dispatch policies, see SubmitWith
 }
 
-const (
-	histMax  = 4096
-	histNear = 16 // a slot this many sends old is retried first
-)
-
-const noSlot = ^uint32(0)
-
-func (t *txState) init(g shm.Geometry) {
+func (t *txState) init(g shm.Geometry, own *txView) {
 	t.spin.init()
-	t.hist = make([]uint32, min(g.Slots, histMax))
-	for i := range t.hist {
-		t.hist[i] = noSlot
+	t.own = own
+	if own == nil {
+		return
 	}
-}
-
-// ago returns the slot taken k sends ago (1 <= k <= len(hist)).
-func (t *txState) ago(k int) uint32 {
-	return t.hist[(t.hpos-k+len(t.hist))%len(t.hist)]
-}
-
-func (t *txState) record(s uint32) {
-	t.hist[t.hpos] = s
-	if t.hpos++; t.hpos == len(t.hist) {
-		t.hpos = 0
+	t.free = make([]uint32, g.Slots)
+	for i := range t.free {
+		t.free[i] = uint32(g.Slots - 1 - i)
 	}
+	t.busy = [2][]uint32{make([]uint32, 0, g.Slots), make([]uint32, 0, g.Slots)}
+	t.use = make([]slotUse, g.Slots)
+	t.inUse = make([]bool, g.Slots)
+	t.cells = [2][]uint32{make([]uint32, g.LogCap), make([]uint32, g.OOBCap)}
+	t.tail = [2]uint64{own.dataTail.Load(), own.oobTail.Load()}
+	t.seen = make([]uint64, g.Ports)
+	t.seenRx = make([]*rxView, g.Ports)
+	t.woke = make([]uint64, g.Ports)
 }
 
 // Tx is a slot taken for filling in place. Write the message into Buf
@@ -73,57 +85,120 @@ type Tx struct {
 	slot uint32
 }
 
-// claim flips slot s's holders word from 0 to our bit.
-func (p *Port) claim(s uint32) bool {
-	if s == noSlot {
-		return false
+func (p *Port) beginTx() { p.txSteps.Add(1) }
+func (p *Port) endTx()   { p.txSteps.Add(1) }
+
+// retired reports whether slot s, published, is held by nobody: every
+// recipient of its entry has passed it, or lost it (a lossy log wrapped
+// over it), or is gone, and none holds a view of it. Inside a send step.
+func (p *Port) retired(s uint32) bool {
+	t := &p.tx
+	u := &t.use[s]
+	k, capacity := 0, t.own.data.capacity()
+	if u.oob {
+		k, capacity = 1, t.own.oob.capacity()
 	}
-	h := p.n.slots[s].holders
-	return h.Load() == 0 && h.CompareAndSwap(0, p.bit)
+	overwritten := !p.n.g.Lossless() && t.tail[k]-u.pos > capacity
+	readers := p.n.readers.Load()
+	key := viewKey(p.id, s)
+	for w := u.to; w != 0; w &= w - 1 {
+		r := bits.TrailingZeros64(w)
+		if !p.n.live(r, u.gen) {
+			continue // gone, or a new incarnation the entry was not for
+		}
+		rv := p.n.peers[r].rx.Load()
+		if rv == nil {
+			continue
+		}
+		if !overwritten && readers&(1<<r) != 0 && rv.position(p.id, u.oob).Load() <= u.pos {
+			return false
+		}
+		for i := range rv.views {
+			if rv.views[i].Load() == key {
+				return false
+			}
+		}
+	}
+	return true
 }
 
-// alloc takes a free slot: one taken a few sends ago (hot in cache), else
-// the oldest we took (the next a stream frees), else the first free one
-// found scanning on from where the last scan stopped.
+// reclaimSlots moves every retired slot to the free list.
+func (p *Port) reclaimSlots() {
+	t := &p.tx
+	for k := range t.busy {
+		keep := t.busy[k][:0]
+		for _, s := range t.busy[k] {
+			if p.retired(s) {
+				t.inUse[s] = false
+				t.free = append(t.free, s)
+			} else {
+				keep = append(keep, s)
+			}
+		}
+		t.busy[k] = keep
+	}
+}
+
+// logRoom reports whether log k can take an entry without overwriting one
+// a recipient has not passed; only lossless logs ask.
+func (p *Port) logRoom(k int) bool {
+	t := &p.tx
+	capacity := t.own.data.capacity()
+	if k == 1 {
+		capacity = t.own.oob.capacity()
+	}
+	if len(t.busy[k]) == 0 || t.tail[k]-t.use[t.busy[k][0]].pos < capacity {
+		return true
+	}
+	p.reclaimSlots()
+	return len(t.busy[k]) == 0 || t.tail[k]-t.use[t.busy[k][0]].pos < capacity
+}
+
+// alloc takes a free slot of our pool. Inside a send step.
 func (p *Port) alloc() (uint32, bool) {
 	t := &p.tx
-	near, old := t.ago(min(histNear, len(t.hist))), t.hist[t.hpos]
-	if t.oldFirst {
-		near, old = old, near
-	}
-	if p.claim(near) {
-		t.record(near)
-		return near, true
-	}
-	if p.claim(old) {
-		t.oldFirst = !t.oldFirst
-		t.record(old)
-		return old, true
-	}
-	for range p.n.slots {
-		s := uint32(t.cursor)
-		if t.cursor++; t.cursor == len(p.n.slots) {
-			t.cursor = 0
-		}
-		if p.claim(s) {
-			t.record(s)
-			return s, true
+	if len(t.free) == 0 {
+		p.reclaimSlots()
+		if len(t.free) == 0 {
+			return 0, false
 		}
 	}
-	return 0, false
+	if p.n.g.Lossless() && !p.logRoom(0) {
+		return 0, false
+	}
+	s := t.free[len(t.free)-1]
+	t.free = t.free[:len(t.free)-1]
+	return s, true
 }
 
-// roomLikely polls whether a waiting sender should try again: whether a
-// few of the slots it took longest ago are free, so that it resumes with
-// room for several messages instead of trading one slot at a time with the
-// receiver. One load, for spinning; without history it tries the scan.
+func (p *Port) allocStep() (uint32, bool) {
+	p.beginTx()
+	s, ok := p.alloc()
+	p.endTx()
+	return s, ok
+}
+
+// roomLikely polls whether a waiting sender should try again: whether the
+// oldest slot it published is retired. For spinning.
 func (p *Port) roomLikely() bool {
 	t := &p.tx
-	s := t.hist[(t.hpos+len(t.hist)/4)%len(t.hist)]
-	if s == noSlot {
-		s = uint32(t.cursor)
+	if len(t.busy[0]) == 0 {
+		return true
 	}
-	return p.n.slots[s].holders.Load() == 0
+	p.beginTx()
+	ok := p.retired(t.busy[0][0])
+	p.endTx()
+	return ok
+}
+
+func (p *Port) canSend() error {
+	if p.closed.Load() {
+		return ErrPortClosed
+	}
+	if p.tx.own == nil || p.n.writers.Load()&p.bit == 0 {
+		return ErrNotWriter
+	}
+	return nil
 }
 
 // allocWait takes a slot, waiting in a lossless network until one is free
@@ -133,51 +208,84 @@ func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
 	if p.tx.held >= p.n.g.TxHolds {
 		return 0, ErrTooManyViews
 	}
-	if p.closed.Load() {
-		return 0, ErrPortClosed
+	if err := p.canSend(); err != nil {
+		return 0, err
 	}
-	if p.n.writers.Load()&p.bit == 0 {
-		return 0, ErrNotWriter
-	}
-	if s, ok := p.alloc(); ok {
-		p.tx.held++
+	own := p.tx.own
+	if s, ok := p.allocStep(); ok {
+		p.took()
 		return s, nil
 	}
 	if !p.n.g.Lossless() {
-		p.pv.noSlot.Add(1)
+		p.dropAll()
 		return 0, ErrAgain
 	}
-	p.pv.blocked.Add(1)
+	own.blocked.Add(1)
 	if !wait {
 		return 0, ErrAgain
 	}
-	e := p.n.tx[p.id].Load()
+	e := p.n.peers[p.id].txEvt.Load()
 	if e == nil {
 		return 0, ErrAgain
 	}
 	for {
 		if p.tx.spin.until(p.roomLikely) {
-			if s, ok := p.alloc(); ok {
-				p.tx.held++
+			if s, ok := p.allocStep(); ok {
+				p.took()
 				return s, nil
 			}
 		}
-		// Announce, then look again: a slot freed between the two is
-		// seen by the second look; one freed after is announced to us.
-		p.n.txWaiters.Or(p.bit)
-		if s, ok := p.alloc(); ok {
-			p.tx.held++
+		// Announce, then look again: a slot freed between the two is seen
+		// by the second look; one freed after is announced to us. Each
+		// sleep has a value of its own: a receiver wakes each value once.
+		p.announce()
+		if s, ok := p.allocStep(); ok {
+			p.took()
 			return s, nil
 		}
 		if err := e.Wait(deadline); err != nil {
+			p.unarm()
 			return 0, err
 		}
-		if p.closed.Load() {
-			return 0, ErrPortClosed
+		if err := p.canSend(); err != nil {
+			p.unarm()
+			return 0, err
 		}
-		if p.n.writers.Load()&p.bit == 0 {
-			return 0, ErrNotWriter
-		}
+	}
+}
+
+// dropAll counts a message that found no slot: against the sender, and
+// against every port that would have received it from a hub.
+func (p *Port) dropAll() {
+	own := p.tx.own
+	own.noSlot.Add(1)
+	for w := p.n.Readers() &^ p.bit; w != 0; w &= w - 1 {
+		own.drops[bits.TrailingZeros64(w)].Add(1)
+	}
+}
+
+// took counts a slot held and ends an announced wait.
+func (p *Port) took() {
+	p.tx.held++
+	p.unarm()
+}
+
+// announce makes the wait sequence odd, with a value no receiver has woken
+// yet.
+func (p *Port) announce() {
+	if p.tx.armed {
+		p.tx.own.wait.Add(2)
+	} else {
+		p.tx.own.wait.Add(1)
+		p.tx.armed = true
+	}
+}
+
+// unarm ends an announced wait: the wait sequence is even again.
+func (p *Port) unarm() {
+	if p.tx.armed {
+		p.tx.own.wait.Add(1)
+		p.tx.armed = false
 	}
 }
 
@@ -188,7 +296,7 @@ func (p *Port) Alloc(deadline time.Time) (Tx, error) {
 	if err != nil {
 		return Tx{}, err
 	}
-	return Tx{Buf: p.n.slots[s].payload, slot: s}, nil
+	return Tx{Buf: p.tx.own.payload(s), slot: s}, nil
 }
 
 // TryAlloc is Alloc that never waits: ErrAgain when no slot is free.
@@ -197,114 +305,231 @@ func (p *Port) TryAlloc() (Tx, error) {
 	if err != nil {
 		return Tx{}, err
 	}
-	return Tx{Buf: p.n.slots[s].payload, slot: s}, nil
+	return Tx{Buf: p.tx.own.payload(s), slot: s}, nil
 }
 
 // Abort gives back a slot taken with Alloc without sending it.
 func (p *Port) Abort(t Tx) {
 	p.tx.held--
-	p.n.release(t.slot, p.bit)
+	p.tx.free = append(p.tx.free, t.slot)
 }
 
-// Submit sends the first n bytes of t.Buf to the ports in the bitmap to,
-// with hop depth hop. It returns how many ports the message was queued to;
-// the others (rings full) counted a drop. The slot is given up either way.
+// Submit sends the first n bytes of t.Buf to the ports in the set to, with
+// hop count hop. It returns how many ports the message was queued to; the
+// others counted a drop. The slot is given up either way.
 func (p *Port) Submit(t Tx, n int, to uint64, hop int) (int, error) {
-	return p.submit(t, n, to, hop, 0)
+	return p.submit(t, n, hop, to, nil, false)
 }
 
-// SubmitOOB is Submit on the recipients' out-of-band rings, which their
-// receivers read before any data.
+// SubmitOOB is Submit on the out-of-band log, which receivers read before
+// any data.
 func (p *Port) SubmitOOB(t Tx, n int, to uint64) (int, error) {
-	return p.submit(t, n, to, 0, metaOOB)
+	return p.submit(t, n, 0, to, nil, true)
 }
 
-func (p *Port) submit(t Tx, n int, to uint64, hop int, flags uint64) (int, error) {
-	if err := p.beginSubmit(t, n); err != nil {
+// SubmitWith sends the first n bytes of t.Buf, letting dispatch decide who
+// receives what (a dispatch policy). It returns how many deliveries were
+// queued.
+func (p *Port) SubmitWith(t Tx, n, hop int, dispatch func(*Delivery)) (int, error) {
+	return p.submit(t, n, hop, 0, dispatch, false)
+}
+
+// submit is the one send path: every send and submit ends here.
+func (p *Port) submit(t Tx, n, hop int, to uint64, dispatch func(*Delivery), oob bool) (int, error) {
+	if n < 0 || n > p.n.g.MTU {
+		p.Abort(t)
+		return 0, ErrMsgSize
+	}
+	if err := p.canSend(); err != nil {
+		p.Abort(t)
 		return 0, err
 	}
-	p.writeMeta(t.slot, n, hop, flags)
-	delivered := p.fanout(t.slot, to&p.n.Readers()&^p.bit, flags)
-	p.endSubmit(t, n)
+	p.tx.held--
+	own := p.tx.own
+	if hop > MaxHops {
+		own.hopDrops.Add(1)
+		p.tx.free = append(p.tx.free, t.slot)
+		return 0, nil
+	}
+	p.beginTx()
+	p.n.refreshIfNeeded()
+	// The generation is read before the readers: a port opened after this
+	// load is not a recipient of this entry, on both sides (see live).
+	gen := p.n.netGen.Load()
+	// The port's own Delivery, reused: one given to a function value would
+	// escape to the heap on every message.
+	d := &p.tx.delivery
+	*d = Delivery{p: p, slot: t.slot, n: n, hop: hop, gen: gen}
+	if dispatch != nil {
+		dispatch(d)
+	} else {
+		d.To(to)
+	}
+	delivered := d.delivered + p.publish(t.slot, n, hop, d.to, gen, oob)
+	own.sent.Add(1)
+	own.sentB.Add(uint64(n))
+	p.endTx()
 	return delivered, nil
 }
 
-// writeMeta records a message's length, origin and hop in its slot.
-func (p *Port) writeMeta(s uint32, n, hop int, flags uint64) {
-	p.n.slots[s].meta.Store(packMeta(n, p.id, hop, flags))
-}
-
-// beginSubmit checks a message and enters the send step, or gives its slot
-// back. The step sequence, odd inside (see Network.Synchronize), also
-// counts the messages sent: two steps each.
-func (p *Port) beginSubmit(t Tx, n int) error {
-	if n < 0 || n > p.n.g.MTU {
-		p.Abort(t)
-		return ErrMsgSize
+// publish writes the entry for slot s, n bytes, to the recipients in to
+// that may take it, and wakes those that sleep. It returns how many it was
+// published to; with none, the slot is free again. Inside a send step.
+func (p *Port) publish(s uint32, n, hop int, to uint64, gen uint32, oob bool) int {
+	t, own, g := &p.tx, p.tx.own, p.n.g
+	k, lg, tail, limit := 0, &own.data, own.dataTail, uint64(g.Pool)
+	if oob {
+		k, lg, tail, limit = 1, &own.oob, own.oobTail, uint64(g.OOBCap)
 	}
-	if p.n.writers.Load()&p.bit == 0 {
-		p.Abort(t)
-		return ErrNotWriter
+	pos := t.tail[k]
+	to &= p.n.portMask &^ p.bit
+	if g.Lossless() && oob && !p.logRoom(1) {
+		own.noSlot.Add(1)
+		to = 0
 	}
-	p.tx.held--
-	p.pv.txSeq.Add(1)
-	return nil
-}
-
-// endSubmit drops the sender's own reference and leaves the send step.
-func (p *Port) endSubmit(t Tx, n int) {
-	p.pv.sentB.Add(uint64(n))
-	p.n.release(t.slot, p.bit)
-	p.pv.txSeq.Add(1)
-}
-
-// fanout queues slot s to the ports in to. The slot's meta must be written
-// already (writeMeta): a reclaim reads the origin there once recipients'
-// bits are set.
-func (p *Port) fanout(s uint32, to uint64, flags uint64) int {
-	sl := &p.n.slots[s]
-	if to == 0 {
-		return 0
-	}
-	sl.holders.Or(to)
-	delivered := 0
+	kept := uint64(0)
 	for w := to; w != 0; w &= w - 1 {
-		r := trailingZeros(w)
-		rp := &p.n.ports[r]
-		q, drops, view := &rp.data, rp.drops, &p.tx.rings[r]
-		if flags&metaOOB != 0 {
-			q, drops, view = &rp.oob, rp.oobDrops, &p.tx.rings[len(p.n.ports)+r]
-		}
-		if !q.push(s, view) {
-			sl.holders.And(^(uint64(1) << r))
-			drops.Add(1)
+		r := bits.TrailingZeros64(w)
+		rv := p.n.peers[r].rx.Load()
+		if rv == nil {
+			own.drops[k*g.Ports+r].Add(1)
 			continue
 		}
-		delivered++
-		p.n.wakeRx(r)
+		if !g.Lossless() && !p.backlogOK(r, rv, pos, limit, oob) {
+			own.drops[k*g.Ports+r].Add(1)
+			continue
+		}
+		kept |= 1 << r
 	}
-	return delivered
+	if kept == 0 {
+		t.free = append(t.free, s)
+		return 0
+	}
+	var flags uint64
+	if oob {
+		flags = tagOOB
+	}
+	if !g.Lossless() {
+		p.evict(k, pos)
+	}
+	c := lg.entry(pos)
+	c[wSeq].Store(0)
+	c[wMeta].Store(uint64(uint32(n)) | uint64(s)<<32)
+	c[wTo].Store(kept)
+	c[wTag].Store(packTag(gen, hop, flags))
+	c[wSeq].Store(pos + 1)
+	t.tail[k] = pos + 1
+	tail.Store(pos + 1)
+	t.use[s] = slotUse{pos: pos, to: kept, gen: gen, oob: oob}
+	t.inUse[s] = true
+	t.cells[k][pos&lg.mask] = s + 1
+	t.busy[k] = append(t.busy[k], s)
+	for w := kept; w != 0; w &= w - 1 {
+		r := bits.TrailingZeros64(w)
+		p.wakeRx(r)
+	}
+	return bits.OnesCount64(kept)
+}
+
+// evict counts the entry a lossy log is about to wrap over, if one of its
+// recipients had not passed it: a drop against that recipient. The log has
+// twice as many cells as the pool has slots, so the entry's slot has
+// almost always been found retired already, and this costs nothing.
+func (p *Port) evict(k int, pos uint64) {
+	t := &p.tx
+	cell := &t.cells[k][pos&uint64(len(t.cells[k])-1)]
+	if *cell == 0 {
+		return
+	}
+	s := *cell - 1
+	*cell = 0
+	u := &t.use[s]
+	old := pos - uint64(len(t.cells[k]))
+	if !t.inUse[s] || u.pos != old || u.oob != (k == 1) {
+		return
+	}
+	readers := p.n.readers.Load()
+	for w := u.to; w != 0; w &= w - 1 {
+		r := bits.TrailingZeros64(w)
+		rv := p.n.peers[r].rx.Load()
+		if rv == nil || readers&(1<<r) == 0 || !p.n.live(r, u.gen) {
+			continue
+		}
+		if rv.position(p.id, k == 1).Load() <= old {
+			t.own.drops[k*p.n.g.Ports+r].Add(1)
+		}
+	}
+}
+
+// backlogOK reports whether recipient r has fewer than limit entries of
+// ours pending at position pos. The position is loaded again only when the
+// one seen last says the backlog is full.
+func (p *Port) backlogOK(r int, rv *rxView, pos, limit uint64, oob bool) bool {
+	t := &p.tx
+	if oob {
+		return pos-rv.position(p.id, true).Load() < limit
+	}
+	if t.seenRx[r] != rv {
+		t.seenRx[r], t.seen[r], t.woke[r] = rv, rv.position(p.id, false).Load(), 0
+	}
+	if pos-t.seen[r] < limit {
+		return true
+	}
+	t.seen[r] = rv.position(p.id, false).Load()
+	return pos-t.seen[r] < limit
+}
+
+// wakeRx wakes port r's receiver if it announced it sleeps and we have not
+// woken it for that sleep yet.
+func (p *Port) wakeRx(r int) {
+	pe := &p.n.peers[r]
+	rv := pe.rx.Load()
+	if rv == nil {
+		return
+	}
+	z := rv.sleep.Load()
+	if z&1 == 0 || z == p.tx.woke[r] && p.tx.seenRx[r] == rv {
+		return
+	}
+	p.tx.woke[r] = z
+	if p.tx.seenRx[r] != rv {
+		p.tx.seenRx[r], p.tx.seen[r] = rv, rv.position(p.id, false).Load()
+	}
+	if e := pe.rxEvt.Load(); e != nil {
+		e.Signal()
+	}
 }
 
 // Send copies b into a slot and submits it to the ports in to. In a
 // lossless network it waits for a free slot until deadline (zero: forever);
 // in a lossy one a message that finds no slot is dropped and counted.
 func (p *Port) Send(b []byte, to uint64, hop int, deadline time.Time) (int, error) {
-	return p.send(b, to, hop, true, deadline)
+	t, ok, err := p.fill(b, true, deadline)
+	if !ok {
+		return 0, err
+	}
+	return p.submit(t, len(b), hop, to, nil, false)
 }
 
 // TrySend is Send that never waits: ErrAgain when a lossless network is
 // full.
 func (p *Port) TrySend(b []byte, to uint64, hop int) (int, error) {
-	return p.send(b, to, hop, false, time.Time{})
+	t, ok, err := p.fill(b, false, time.Time{})
+	if !ok {
+		return 0, err
+	}
+	return p.submit(t, len(b), hop, to, nil, false)
 }
 
-func (p *Port) send(b []byte, to uint64, hop int, wait bool, deadline time.Time) (int, error) {
+// SendWith copies b into a slot and sends it with SubmitWith, waiting for a
+// slot as Send does when wait is set, failing with ErrAgain as TrySend does
+// otherwise.
+func (p *Port) SendWith(b []byte, hop int, wait bool, deadline time.Time, dispatch func(*Delivery)) (int, error) {
 	t, ok, err := p.fill(b, wait, deadline)
 	if !ok {
 		return 0, err
 	}
-	return p.submit(t, len(b), to, hop, 0)
+	return p.submit(t, len(b), hop, 0, dispatch, false)
 }
 
 // fill takes a slot and copies b into it. ok is false when there is
@@ -321,14 +546,14 @@ func (p *Port) fill(b []byte, wait bool, deadline time.Time) (Tx, bool, error) {
 		}
 		return Tx{}, false, err
 	}
-	copy(p.n.slots[s].payload, b)
+	copy(p.tx.own.payload(s), b)
 	return Tx{slot: s}, true, nil
 }
 
-// WriteFD returns the eventfd that becomes readable when a slot is freed
-// after ArmWrite; see ArmWrite.
+// WriteFD returns the eventfd that becomes readable when room to send may
+// have come after ArmWrite; see ArmWrite.
 func (p *Port) WriteFD() int {
-	if e := p.n.tx[p.id].Load(); e != nil {
+	if e := p.n.peers[p.id].txEvt.Load(); e != nil {
 		return e.FD()
 	}
 	return -1
@@ -336,15 +561,33 @@ func (p *Port) WriteFD() int {
 
 // ArmWrite prepares an external poll for room to send: it reports whether
 // a send would not wait now (then do not poll); otherwise the port is
-// announced among the senders waiting for a slot, and WriteFD turns
-// readable when one is freed. Lossy networks never make a sender wait.
+// announced as waiting, and WriteFD turns readable when a receiver frees
+// room. Lossy networks never make a sender wait.
 func (p *Port) ArmWrite() (writable bool) {
-	if !p.n.g.Lossless() {
+	if !p.n.g.Lossless() || p.tx.own == nil {
 		return true
 	}
-	if e := p.n.tx[p.id].Load(); e != nil {
+	if e := p.n.peers[p.id].txEvt.Load(); e != nil {
 		e.Drain()
 	}
-	p.n.txWaiters.Or(p.bit)
-	return p.n.FreeSlots() > 0
+	p.announce()
+	p.beginTx()
+	ok := len(p.tx.free) > 0 && p.logRoom(0)
+	if !ok {
+		p.reclaimSlots()
+		ok = len(p.tx.free) > 0 && p.logRoom(0)
+	}
+	p.endTx()
+	return ok
+}
+
+// FreeSlots counts the slots of the port's pool that nobody holds.
+func (p *Port) FreeSlots() int {
+	if p.tx.own == nil {
+		return 0
+	}
+	p.beginTx()
+	p.reclaimSlots()
+	p.endTx()
+	return len(p.tx.free)
 }

@@ -10,7 +10,7 @@ import (
 // where the package turns mapped bytes into atomics.
 
 // Uint64 returns the shared 64-bit word at off.
-func (s *Segment) Uint64(off int) *atomic.Uint64 {
+func (s *Object) Uint64(off int) *atomic.Uint64 {
 	if off < 0 || off+8 > len(s.mem) || off&7 != 0 {
 		panic(badOffset(off, 8, len(s.mem)))
 	}
@@ -18,7 +18,7 @@ func (s *Segment) Uint64(off int) *atomic.Uint64 {
 }
 
 // Uint32 returns the shared 32-bit word at off.
-func (s *Segment) Uint32(off int) *atomic.Uint32 {
+func (s *Object) Uint32(off int) *atomic.Uint32 {
 	if off < 0 || off+4 > len(s.mem) || off&3 != 0 {
 		panic(badOffset(off, 4, len(s.mem)))
 	}
@@ -26,7 +26,7 @@ func (s *Segment) Uint32(off int) *atomic.Uint32 {
 }
 
 // Uint64s returns n consecutive shared 64-bit words starting at off.
-func (s *Segment) Uint64s(off, n int) []atomic.Uint64 {
+func (s *Object) Uint64s(off, n int) []atomic.Uint64 {
 	if off < 0 || n < 0 || off+8*n > len(s.mem) || off&7 != 0 {
 		panic(badOffset(off, 8*n, len(s.mem)))
 	}

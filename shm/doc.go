@@ -1,14 +1,19 @@
-// Package shm owns a network's shared-memory segment: its geometry, its
-// layout, creating it in /dev/shm, mapping it, and validating it when a
-// member attaches.
+// Package shm owns a network's memory objects: their geometry, their
+// layouts, creating them as sealed memfds, mapping them with the access a
+// role needs, and validating them when a member attaches.
 //
-// The layout has one source of truth, layout.go. Every other package reaches
-// shared words through the typed accessors of Segment (Uint32, Uint64,
-// Bytes), which check bounds and alignment, so a damaged segment is reported
-// as ErrDamaged rather than crashing the process.
+// The layout has one source of truth, layout.go. Other packages reach
+// shared words through the typed accessors of Object (Uint32, Uint64,
+// Uint64s, Bytes), which check bounds and alignment. Accessors are made
+// once, when a network is attached; what is read through them from another
+// party's object is untrusted and checked by its reader (package ring).
 //
-// A segment is created by the coordinator (Create) and handed to members as
-// a file descriptor (Attach). Before mapping, Create reserves the whole size
-// in tmpfs with fallocate, so a full /dev/shm is reported as an error at
-// creation instead of a SIGBUS later.
+// Objects are created by the coordinator (Create): a memfd of mode 0600,
+// its memory reserved with fallocate (no room is an error at creation, not
+// a SIGBUS later), sealed against shrinking and growing before any
+// descriptor of it leaves the coordinator. Members get a read-write
+// descriptor of what they write and read-only descriptors (ReadOnlyFD) of
+// what they only read; Attach checks the seals, the descriptor's access
+// mode, the size and the header before it maps, read-only unless the
+// member must write.
 package shm

@@ -7,20 +7,22 @@ import (
 
 // Limits of a network's geometry.
 const (
-	// MaxPorts is the most ports a network can have: each slot records its
-	// holders as one bit per port in a 64-bit word, which is what makes
-	// releasing a reference idempotent and crash-safe (see package ring).
+	// MaxPorts is the most ports a network can have: a log entry names its
+	// recipients as one 64-bit set, as dispatch's policy interface does
+	// (see package ring).
 	MaxPorts = 64
 	// MaxMTU is the largest message a network can be created for.
 	MaxMTU = 1 << 20
-	// MaxSlots bounds the slot pool; slot indices must fit in 24 bits.
-	MaxSlots = 1 << 24
-	// MaxRing bounds a ring's capacity.
-	MaxRing = 1 << 20
+	// MaxSlots bounds one sender's slot pool.
+	MaxSlots = 1 << 22
+	// MaxRing bounds a log's capacity and the pool option.
+	MaxRing = 1 << 22
 	// MaxViews bounds the zero-copy views one port may hold at once.
 	MaxViews = 64
 	// MaxTxHolds bounds the slots one port may hold while filling them.
 	MaxTxHolds = 16
+	// MaxPolicy bounds the policy object.
+	MaxPolicy = 1 << 30
 )
 
 // Flags of a network.
@@ -30,17 +32,18 @@ const (
 	FlagLossless uint32 = 1 << 0
 )
 
-// Geometry is everything that fixes a segment's size and layout.
+// Geometry is everything that fixes the sizes and layouts of a network's
+// objects.
 type Geometry struct {
 	MTU      int    // largest message, bytes
-	Slots    int    // messages the pool holds
-	Ports    int    // number of ports (nodes)
-	Pool     int    // lossy: pending messages per receiver; lossless: per network
-	RingCap  int    // capacity of each port's data ring, a power of two >= Pool
-	OOBCap   int    // capacity of each port's out-of-band ring, a power of two
+	Slots    int    // slots in each sender's pool
+	Ports    int    // number of ports (nodes) the network has room for
+	Pool     int    // lossy: pending messages per receiver and sender; lossless: slots per sender
+	LogCap   int    // entries of each sender's data log, a power of two
+	OOBCap   int    // entries of each sender's out-of-band log, a power of two
 	Views    int    // zero-copy views one port may hold at once
 	TxHolds  int    // slots one port may hold while filling them
-	Policy   int    // bytes of the policy area (for example a switch's MAC table)
+	Policy   int    // bytes of the policy object (for example a switch's MAC table)
 	Flags    uint32 // FlagLossless
 	Reserved uint32 // must be zero
 }
@@ -48,17 +51,17 @@ type Geometry struct {
 // Lossless reports whether the network blocks senders instead of dropping.
 func (g Geometry) Lossless() bool { return g.Flags&FlagLossless != 0 }
 
-// Options are the network options of IPN that shape a segment.
+// Options are the network options of IPN that shape a network.
 type Options struct {
 	MTU      int  // IPN_SO_MTU, default 1514
 	Ports    int  // IPN_SO_NUMNODES, default 32
 	Pool     int  // IPN_SO_MSGPOOLSIZE, default 8
 	Lossless bool // IPN_FLAG_LOSSLESS
 	Policy   int  // bytes of policy state
-	// Capacity is how many ports the segment has room for, so that the
+	// Capacity is how many ports the network has room for, so that the
 	// number of ports can grow at run time (IPN_SO_CHANGE_NUMNODES) up to
-	// it; 0 means Ports. A lossy pool is still sized for Ports: a network
-	// grown past it drops, and counts, what finds no slot.
+	// it; 0 means Ports. Port objects are made per port as ports open, so
+	// room costs only the control object's port table.
 	Capacity int
 }
 
@@ -70,15 +73,19 @@ const (
 	DefaultOOB   = 8
 	DefaultViews = 8
 	DefaultTx    = 2
+	// minLog is the shortest data log: a receiver loses what it had pending
+	// from a lossy sender only once it is a whole log behind it.
+	minLog = 64
 )
 
 // Derive computes a geometry from network options, filling in defaults.
 //
-// Lossy networks get enough slots that every port can have Pool messages
-// queued, its views and its transmit holds all at once, so allocation never
-// fails: the per-receiver ring is the only limit, as IPN's LOSSY asks.
-// Lossless networks get exactly Pool slots: a slot in use is a pending
-// message, counted once however many receive it.
+// Lossy: a receiver may have Pool messages pending from each sender; a
+// sender's pool has room for four receivers' worth of that, the views of
+// one receiver and its own holds, and its log twice as many entries as it
+// has slots, so that a slot is almost always found free again before the
+// log wraps over its entry. Lossless: each sender has Pool slots, and a slot in use is a
+// pending message, counted once however many receive it.
 func Derive(o Options) Geometry {
 	g := Geometry{
 		MTU: o.MTU, Ports: o.Ports, Pool: o.Pool, Policy: o.Policy,
@@ -93,18 +100,16 @@ func Derive(o Options) Geometry {
 	if g.Pool == 0 {
 		g.Pool = DefaultPool
 	}
-	if o.Lossless {
-		g.Flags |= FlagLossless
-		g.Slots = g.Pool
-	} else {
-		g.Slots = g.Ports * (g.Pool + g.OOBCap + g.Views + g.TxHolds)
-	}
 	if o.Capacity > g.Ports {
 		g.Ports = o.Capacity
 	}
-	g.RingCap = nextPow2(g.Pool)
 	if o.Lossless {
-		g.RingCap = nextPow2(g.Slots)
+		g.Flags |= FlagLossless
+		g.Slots = g.Pool
+		g.LogCap = nextPow2(max(2*g.Pool, minLog))
+	} else {
+		g.Slots = 4*g.Pool + g.OOBCap + g.Views + g.TxHolds
+		g.LogCap = nextPow2(max(2*g.Slots, minLog))
 	}
 	return g
 }
@@ -120,12 +125,6 @@ func isPow2(n int) bool { return n > 0 && n&(n-1) == 0 }
 
 // Validate checks every field against its limits.
 func (g Geometry) Validate() error {
-	check := func(name string, v, lo, hi int) error {
-		if v < lo || v > hi {
-			return fmt.Errorf("%w: %s = %d, want %d..%d", ErrGeometry, name, v, lo, hi)
-		}
-		return nil
-	}
 	for _, c := range []struct {
 		name      string
 		v, lo, hi int
@@ -134,32 +133,30 @@ func (g Geometry) Validate() error {
 		{"Slots", g.Slots, 1, MaxSlots},
 		{"Ports", g.Ports, 1, MaxPorts},
 		{"Pool", g.Pool, 1, MaxRing},
-		{"RingCap", g.RingCap, 1, MaxRing},
+		{"LogCap", g.LogCap, 1, 4 * MaxRing},
 		{"OOBCap", g.OOBCap, 1, MaxRing},
 		{"Views", g.Views, 1, MaxViews},
 		{"TxHolds", g.TxHolds, 1, MaxTxHolds},
-		{"Policy", g.Policy, 0, 1 << 30},
+		{"Policy", g.Policy, 0, MaxPolicy},
 	} {
-		if err := check(c.name, c.v, c.lo, c.hi); err != nil {
-			return err
+		if c.v < c.lo || c.v > c.hi {
+			return fmt.Errorf("%w: %s = %d, want %d..%d", ErrGeometry, c.name, c.v, c.lo, c.hi)
 		}
 	}
-	if !isPow2(g.RingCap) || !isPow2(g.OOBCap) {
-		return fmt.Errorf("%w: ring capacities %d and %d must be powers of two", ErrGeometry, g.RingCap, g.OOBCap)
+	if !isPow2(g.LogCap) || !isPow2(g.OOBCap) {
+		return fmt.Errorf("%w: log capacities %d and %d must be powers of two", ErrGeometry, g.LogCap, g.OOBCap)
 	}
-	if g.Pool > g.RingCap {
-		return fmt.Errorf("%w: pool %d exceeds ring capacity %d", ErrGeometry, g.Pool, g.RingCap)
+	if g.Pool > g.LogCap {
+		return fmt.Errorf("%w: pool %d exceeds log capacity %d", ErrGeometry, g.Pool, g.LogCap)
 	}
-	if g.Lossless() && g.Slots > g.RingCap {
-		// Every queued entry is a distinct slot, so a ring this big can never
-		// fill in a lossless network and senders wait only for slots.
-		return fmt.Errorf("%w: lossless network needs ring capacity %d >= slots %d", ErrGeometry, g.RingCap, g.Slots)
+	if g.Lossless() && g.Slots > g.LogCap {
+		return fmt.Errorf("%w: lossless network needs log capacity %d >= slots %d", ErrGeometry, g.LogCap, g.Slots)
 	}
 	if g.Flags&^FlagLossless != 0 || g.Reserved != 0 {
 		return fmt.Errorf("%w: unknown flags %#x", ErrGeometry, g.Flags)
 	}
-	if l := LayoutOf(g); l.Size > 1<<40 {
-		return fmt.Errorf("%w: segment of %d bytes is too large", ErrGeometry, l.Size)
+	if l := LayoutOf(g); l.TxSize > 1<<40 {
+		return fmt.Errorf("%w: a sender's object of %d bytes is too large", ErrGeometry, l.TxSize)
 	}
 	return nil
 }

@@ -1,99 +1,103 @@
 package shm
 
-// The segment, front to back. Every region starts on a cache line; fields
-// written by different parties never share one.
+// A network is several memory objects (see package ring for who writes and
+// who maps each). Every object starts with the same header line; every
+// region starts on a cache line, and fields written by different parties
+// never share one.
 //
-//	0     header      line 0: magic, version, geometry, size (read-only after creation)
-//	64                line 1: network state: reader and writer bitmaps, state (coordinator)
-//	128               line 2: bitmap of ports waiting for a free slot (senders, releasers)
-//	192   ports       Ports records of PortStride bytes:
-//	        +0          ctl line:   state, generation, pid, roles, ring bases (coordinator)
-//	        +64         tx line:    send step sequence and send counters (the port's sender)
-//	        +128        rx line:    receive step sequence and receive counters (the port's receiver)
-//	        +192        sleep line: receiver asleep flag (receiver; senders clear it)
-//	        +256        drop line:  drops counted against this port (senders)
-//	        +320        views:      Views slot references held as views (the port's receiver)
-//	      rings       Ports entries of RingStride bytes: data ring, then OOB ring, each
-//	        +0          head line (consumer)
-//	        +64         tail line (producers)
-//	        +128        cells, one 64-bit word each
-//	      policy      Policy bytes, for the dispatch policy's shared state
-//	      slots       Slots slots of SlotStride bytes:
-//	        +0          header line: holders bitmap, meta (length, origin, hop)
-//	        +64         payload, MTU bytes rounded up to a cache line
+//	every object
+//	0     header     magic, version, kind, port, generation, size, network id (coordinator, at creation)
+//
+//	control object (coordinator writes; members map it read-only)
+//	64    geometry   MTU, slots, ports, pool, log and OOB capacities, views, holds, policy, flags
+//	128   net line   readers, writers, logs (sets of ports), state, network generation
+//	192   ports      Ports records of PortStride bytes: state, generation, pid, roles, open generation
+//
+//	tx object of a sender (the sender writes; receivers map it read-only)
+//	64    tails      data log tail, OOB log tail
+//	128   wait line  wait sequence, odd while the sender sleeps for room
+//	192   counters   sent, bytes sent, blocked, no slot, hop drops
+//	256   drops      per recipient: data drops, then OOB drops
+//	      data log   LogCap entries of EntrySize bytes: sequence, meta (length, slot), recipients, tag (generation, hop, flags)
+//	      OOB log    OOBCap entries
+//	      slots      Slots payloads of MTU bytes rounded up to a cache line
+//
+//	rx object of a receiver (the receiver writes; senders map it read-only)
+//	64    sleep line sleep sequence, odd while the receiver sleeps
+//	128   counters   received, bytes received, OOB received, bad entries, lost entries
+//	192   views      Views words: (sender+1)<<32 | slot of each view held, 0 if none
+//	      positions  Ports lines, one per sender: next data entry, next OOB entry
+//
+//	policy object (senders write; receive-only members do not map it)
+//	64    area       Policy bytes, the dispatch policy's shared state
 const (
 	// CacheLine is the unit of separation between writers.
 	CacheLine = 64
-	// Magic opens every segment: "IPNSEGM\x01" read as a little-endian word.
-	Magic uint64 = 0x014d474553504e49
+	// Magic opens every object: "IPNOBJ\x00\x02" read as a little-endian word.
+	Magic uint64 = 0x02004a424f4e5049
 	// Version changes whenever the layout does.
-	Version uint32 = 1
+	Version uint32 = 2
 )
 
-// Header fields (line 0).
+// Kinds of object.
 const (
-	OffMagic    = 0  // uint64
-	OffVersion  = 8  // uint32
-	OffFlags    = 12 // uint32
-	OffMTU      = 16 // uint32
-	OffSlots    = 20 // uint32
-	OffPorts    = 24 // uint32
-	OffPool     = 28 // uint32
-	OffRingCap  = 32 // uint32
-	OffOOBCap   = 36 // uint32
-	OffViews    = 40 // uint32
-	OffTxHolds  = 44 // uint32
-	OffPolicy   = 48 // uint32
-	OffReserved = 52 // uint32
-	OffSize     = 56 // uint64, total bytes
+	KindControl uint32 = 1
+	KindTx      uint32 = 2
+	KindRx      uint32 = 3
+	KindPolicy  uint32 = 4
 )
 
-// Network state (line 1, written by the coordinator).
+// Header fields of every object (line 0).
 const (
-	OffReaders  = 64 // uint64: bitmap of ports that receive
-	OffWriters  = 72 // uint64: bitmap of ports that send
-	OffNetState = 80 // uint32: NetLive, NetDamaged
-	OffNetGen   = 84 // uint32: bumped on every port change
+	OffMagic   = 0  // uint64
+	OffVersion = 8  // uint32
+	OffKind    = 12 // uint32
+	OffPort    = 16 // uint32: the port a tx or rx object belongs to
+	OffGen     = 20 // uint32: that port's generation
+	OffSize    = 24 // uint64: total bytes
+	OffNetID   = 32 // uint64: the network the object belongs to
+	HeaderSize = 64
 )
 
-// OffTxWaiters (line 2) is the bitmap of ports waiting for a free slot.
-const OffTxWaiters = 128
+// Geometry fields of the control object (line 1).
+const (
+	OffMTU      = 64  // uint32
+	OffSlots    = 68  // uint32
+	OffPorts    = 72  // uint32
+	OffPool     = 76  // uint32
+	OffLogCap   = 80  // uint32
+	OffOOBCap   = 84  // uint32
+	OffViews    = 88  // uint32
+	OffTxHolds  = 92  // uint32
+	OffPolicy   = 96  // uint32
+	OffFlags    = 100 // uint32
+	OffReserved = 104 // uint32
+)
 
-// HeaderSize is where the port table starts.
-const HeaderSize = 192
+// Network state (line 2 of the control object, written by the coordinator).
+const (
+	OffReaders  = 128 // uint64: set of ports that receive
+	OffWriters  = 136 // uint64: set of ports that send
+	OffLogs     = 144 // uint64: set of ports whose logs receivers read (writers, and departed ones not yet drained)
+	OffNetState = 152 // uint32: NetLive, NetEnded
+	OffNetGen   = 156 // uint32: bumped on every port change
+	CtlPorts    = 192
+	PortStride  = 64
+)
 
 // Values of the word at OffNetState.
 const (
-	NetLive    uint32 = 1
-	NetDamaged uint32 = 2
+	NetLive  uint32 = 1
+	NetEnded uint32 = 2
 )
 
 // Port record fields, relative to the record.
 const (
-	PortState = 0  // uint32: PortFree, PortLive, PortDying (coordinator)
-	PortGen   = 4  // uint32: bumped each time the port is opened
-	PortPID   = 8  // uint32: process that holds the port
-	PortRoles = 12 // uint32: RoleRead | RoleWrite
-	// Data and OOB ring heads when the port was opened: messages received
-	// are the head's distance from them, so receiving counts for free.
-	PortDataBase = 16 // uint64
-	PortOOBBase  = 24 // uint64
-
-	PortTxSeq   = 64 // uint64: odd inside a send step; twice the messages sent
-	PortSentB   = 80 // uint64: bytes sent
-	PortBlocked = 88 // uint64: sends that found no room (waited, or got EAGAIN)
-	PortNoSlot  = 96 // uint64: sends dropped for want of a slot (lossy)
-
-	PortRxSeq = 128 // uint64: odd while the receiver is inside a receive step
-	PortRecvB = 144 // uint64: bytes received
-
-	PortSleep = 192 // uint32: 1 while the receiver sleeps on its eventfd
-
-	PortDrops    = 256 // uint64: messages to this port dropped, its ring full
-	PortOOBDrops = 264 // uint64: out-of-band messages to this port dropped
-	PortHopDrops = 272 // uint64: messages from this port dropped past the hop limit
-
-	PortViews = 320 // Views uint64 words: slot+1 of each view held, 0 if none
+	PortState   = 0  // uint32: PortFree, PortLive, PortDying
+	PortGen     = 4  // uint32: bumped each time the port is opened
+	PortPID     = 8  // uint32: process that holds the port
+	PortRoles   = 12 // uint32: RoleRead | RoleWrite
+	PortOpenGen = 16 // uint32: the network generation the port was opened at
 )
 
 // Roles of a port.
@@ -106,58 +110,99 @@ const (
 const (
 	PortFree  uint32 = 0
 	PortLive  uint32 = 1
-	PortDying uint32 = 2
+	PortDying uint32 = 2 // gone, its log still readable
 )
 
-// Ring fields, relative to the ring.
+// Tx object fields.
 const (
-	RingHead  = 0
-	RingTail  = 64
-	RingCells = 128
+	TxDataTail = 64  // uint64: entries published on the data log
+	TxOOBTail  = 72  // uint64: entries published on the OOB log
+	TxWait     = 128 // uint64: odd while the sender sleeps waiting for room
+	TxSent     = 192 // uint64: messages sent
+	TxSentB    = 200 // uint64: bytes sent
+	TxBlocked  = 208 // uint64: sends that found no room (waited, or got EAGAIN)
+	TxNoSlot   = 216 // uint64: messages dropped for want of a slot (lossy)
+	TxHopDrops = 224 // uint64: messages dropped past the hop limit
+	TxDrops    = 256 // Ports uint64 data drops by recipient, then Ports OOB drops
 )
 
-// Slot header fields, relative to the slot.
+// Log entry fields, relative to the entry.
 const (
-	SlotHolders = 0  // uint64: bit p set while port p holds a reference
-	SlotMeta    = 8  // uint64: length | origin<<32 | hop<<40 | flags<<48
-	SlotPayload = 64 // first payload byte
+	EntSeq    = 0  // uint64: position+1 once published, 0 while written
+	EntMeta   = 8  // uint64: length | slot<<32
+	EntTo     = 16 // uint64: set of recipients
+	EntTag    = 24 // uint64: network generation | hop<<32 | flags<<40
+	EntrySize = 32
 )
+
+// Rx object fields.
+const (
+	RxSleep    = 64  // uint64: odd while the receiver sleeps on its eventfd
+	RxReceived = 128 // uint64: data messages received
+	RxRecvB    = 136 // uint64: bytes received
+	RxOOBRecv  = 144 // uint64: out-of-band messages received
+	RxBad      = 152 // uint64: entries skipped as damaged
+	RxLost     = 160 // uint64: entries lost by falling a whole log behind
+	RxViews    = 192 // Views uint64 words
+	PosData    = 0   // uint64, relative to a sender's position line
+	PosOOB     = 8   // uint64
+)
+
+// PolicyArea is where the policy object's area starts.
+const PolicyArea = 64
 
 // Layout is the position of every region, derived from a Geometry.
 type Layout struct {
-	Ports, PortStride int
-	Rings, RingStride int // RingStride covers a port's data and OOB rings
-	OOBRing           int // offset of the OOB ring within a port's rings
-	Policy            int
+	CtlSize int
+
+	DataLog, OOBLog   int // offsets in a tx object
 	Slots, SlotStride int
-	Size              int
+	TxSize            int
+
+	Positions int // offset of the position lines in an rx object
+	RxSize    int
+
+	PolicySize int
 }
 
 func roundLine(n int) int { return (n + CacheLine - 1) &^ (CacheLine - 1) }
 
-// LayoutOf computes the layout of a segment of geometry g.
+// LayoutOf computes the layouts of a network's objects of geometry g.
 func LayoutOf(g Geometry) Layout {
 	var l Layout
-	l.Ports = HeaderSize
-	l.PortStride = PortViews + roundLine(8*g.Views)
-	l.Rings = l.Ports + g.Ports*l.PortStride
-	l.OOBRing = RingCells + roundLine(8*g.RingCap)
-	l.RingStride = l.OOBRing + RingCells + roundLine(8*g.OOBCap)
-	l.Policy = l.Rings + g.Ports*l.RingStride
-	l.Slots = l.Policy + roundLine(g.Policy)
-	l.SlotStride = SlotPayload + roundLine(g.MTU)
-	l.Size = l.Slots + g.Slots*l.SlotStride
+	l.CtlSize = CtlPorts + g.Ports*PortStride
+	l.DataLog = TxDrops + roundLine(16*g.Ports)
+	l.OOBLog = l.DataLog + g.LogCap*EntrySize
+	l.Slots = l.OOBLog + roundLine(g.OOBCap*EntrySize)
+	l.SlotStride = roundLine(g.MTU)
+	l.TxSize = l.Slots + g.Slots*l.SlotStride
+	l.Positions = RxViews + roundLine(8*g.Views)
+	l.RxSize = l.Positions + g.Ports*CacheLine
+	l.PolicySize = PolicyArea + roundLine(g.Policy)
 	return l
 }
 
-// Port returns the offset of port p's record.
-func (l Layout) Port(p int) int { return l.Ports + p*l.PortStride }
+// Port returns the offset of port p's record in the control object.
+func Port(p int) int { return CtlPorts + p*PortStride }
 
-// DataRing returns the offset of port p's data ring.
-func (l Layout) DataRing(p int) int { return l.Rings + p*l.RingStride }
-
-// OOB returns the offset of port p's out-of-band ring.
-func (l Layout) OOB(p int) int { return l.Rings + p*l.RingStride + l.OOBRing }
-
-// Slot returns the offset of slot i.
+// Slot returns the offset of slot i in a tx object.
 func (l Layout) Slot(i int) int { return l.Slots + i*l.SlotStride }
+
+// Position returns the offset of the position line for sender s in an rx
+// object.
+func (l Layout) Position(s int) int { return l.Positions + s*CacheLine }
+
+// Size returns the size of an object of kind k.
+func (l Layout) Size(k uint32) int {
+	switch k {
+	case KindControl:
+		return l.CtlSize
+	case KindTx:
+		return l.TxSize
+	case KindRx:
+		return l.RxSize
+	case KindPolicy:
+		return l.PolicySize
+	}
+	return 0
+}

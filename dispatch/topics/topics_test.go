@@ -37,7 +37,7 @@ func TestTopics(t *testing.T) {
 	}
 	fn := dispatch.Func(pol, dn)
 	for _, m := range []string{"video/frame 1", "audio/chunk", "meta/title", "other"} {
-		if _, err := dispatch.Send(ports[0], fn, []byte(m), 0, true, time.Time{}); err != nil {
+		if _, err := ports[0].SendWith([]byte(m), 0, true, time.Time{}, fn); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,10 +1,11 @@
 // Package member hands a network's data plane to a child process: the
-// segment and every port's eventfds travel over a socket pair with
-// SCM_RIGHTS, with a small header chosen by the caller.
+// descriptors of a ring hand-over (ring.Network.Grant) travel over a socket
+// pair with SCM_RIGHTS, with a small header chosen by the caller.
 //
 // It stands in for the coordinator where a program starts its own members
 // (tests, benchmarks, the demo); members of a coordinator get the same
-// descriptors from it instead.
+// hand-over from it instead. A member started this way cannot fetch the
+// objects of ports opened after it: open every port first.
 package member
 
 import (
@@ -13,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sync"
 
 	"github.com/ipn-project/ipn/internal/fdpass"
 	"github.com/ipn-project/ipn/ring"
@@ -22,28 +24,42 @@ import (
 // ctlFD is where a child finds its end of the socket pair (ExtraFiles[0]).
 const ctlFD = 3
 
-// Data is what a parent hands over: the segment and each port's wake-up
-// lines.
+// Data is a network a parent made and hands over.
 type Data struct {
-	Seg    *shm.Segment
-	Rx, Tx []*ring.Eventfd
+	Net *ring.Network
 }
 
-// Start starts cmd, hands it d and hdr (encoded as JSON), and waits until
-// the child has attached (Attach). On error the child is killed.
-func Start(cmd *exec.Cmd, d Data, hdr any) error {
+// Close frees the network.
+func (d Data) Close() { d.Net.Close() }
+
+// envelope is what travels with the descriptors.
+type envelope struct {
+	Hdr      json.RawMessage `json:"hdr"`
+	Handover ring.Handover   `json:"handover"`
+}
+
+// Start starts cmd, hands it port of d and hdr (encoded as JSON), and
+// waits until the child has attached (Attach). Until the child exits, it
+// serves the child's requests for the objects of ports opened later, as a
+// coordinator would. On error the child is killed.
+func Start(cmd *exec.Cmd, d Data, port int, hdr any) error {
 	conn, child, err := fdpass.Pair()
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	served := false
+	defer func() {
+		if !served {
+			conn.Close()
+		}
+	}()
 	cmd.ExtraFiles = append([]*os.File{child}, cmd.ExtraFiles...)
 	err = cmd.Start()
 	child.Close()
 	if err != nil {
 		return fmt.Errorf("member: start %s: %w", cmd.Path, err)
 	}
-	if err := Send(conn, d, hdr); err != nil {
+	if err := Send(conn, d, port, hdr); err != nil {
 		cmd.Process.Kill()
 		return err
 	}
@@ -51,22 +67,79 @@ func Start(cmd *exec.Cmd, d Data, hdr any) error {
 		cmd.Process.Kill()
 		return fmt.Errorf("member: %s did not attach: %w", cmd.Path, err)
 	}
+	served = true
+	go serve(conn, d, port)
 	return nil
 }
 
-// Send writes hdr (as JSON) with the segment and every port's eventfds to
-// conn. The socket buffers them, so the child may start later.
-func Send(conn *net.UnixConn, d Data, hdr any) error {
-	b, err := json.Marshal(hdr)
+// serve answers a child's fetches: each request is a set of ports, as
+// JSON; each answer a hand-over of those ports.
+func serve(conn *net.UnixConn, d Data, port int) {
+	defer conn.Close()
+	buf := make([]byte, 64)
+	for {
+		n, fds, err := fdpass.Recv(conn, buf)
+		closeFDs(fds)
+		if err != nil || n == 0 {
+			return
+		}
+		var want uint64
+		if json.Unmarshal(buf[:n], &want) != nil {
+			return
+		}
+		ho, fds, done, err := d.Net.Grant(port, want)
+		if err != nil {
+			return
+		}
+		b, _ := json.Marshal(envelope{Hdr: json.RawMessage("null"), Handover: ho})
+		err = fdpass.Send(conn, b, fds...)
+		done()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// fetcher asks the parent over conn for the objects of ports, one request
+// at a time.
+func fetcher(conn *net.UnixConn) ring.Fetcher {
+	var mu sync.Mutex
+	return func(ports uint64) (ring.Handover, []int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		b, _ := json.Marshal(ports)
+		if err := fdpass.Send(conn, b); err != nil {
+			return ring.Handover{}, nil, err
+		}
+		buf := make([]byte, 1<<16)
+		n, fds, err := fdpass.Recv(conn, buf)
+		if err != nil {
+			return ring.Handover{}, nil, err
+		}
+		var env envelope
+		if err := json.Unmarshal(buf[:n], &env); err != nil {
+			closeFDs(fds)
+			return ring.Handover{}, nil, fmt.Errorf("member: fetch: %w", err)
+		}
+		return env.Handover, fds, nil
+	}
+}
+
+// Send writes hdr (as JSON) with the hand-over of port to conn. The socket
+// buffers them, so the child may start later.
+func Send(conn *net.UnixConn, d Data, port int, hdr any) error {
+	h, err := json.Marshal(hdr)
 	if err != nil {
 		return fmt.Errorf("member: header: %w", err)
 	}
-	fds := []int{int(d.Seg.File().Fd())}
-	for _, e := range d.Rx {
-		fds = append(fds, e.FD())
+	ho, fds, done, err := d.Net.Grant(port, ^uint64(0))
+	if err != nil {
+		return fmt.Errorf("member: hand over port %d: %w", port, err)
 	}
-	for _, e := range d.Tx {
-		fds = append(fds, e.FD())
+	defer done()
+	b, err := json.Marshal(envelope{Hdr: h, Handover: ho})
+	if err != nil {
+		return fmt.Errorf("member: header: %w", err)
 	}
 	if err := fdpass.Send(conn, b, fds...); err != nil {
 		return fmt.Errorf("member: hand over: %w", err)
@@ -81,9 +154,9 @@ func Attach(hdr any) (*ring.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	n, err := Receive(conn, hdr)
+	n, err := receive(conn, hdr, fetcher(conn))
 	if err != nil {
+		conn.Close()
 		return nil, err
 	}
 	if err := fdpass.Send(conn, []byte("ready")); err != nil {
@@ -92,76 +165,42 @@ func Attach(hdr any) (*ring.Network, error) {
 	return n, nil
 }
 
-// Receive is the child's side of Send: it returns the network, with every
-// port's eventfds installed.
+// Receive is the child's side of Send: it returns the network, mapped as
+// the hand-over says.
 func Receive(conn *net.UnixConn, hdr any) (*ring.Network, error) {
+	return receive(conn, hdr, nil)
+}
+
+func receive(conn *net.UnixConn, hdr any, fetch ring.Fetcher) (*ring.Network, error) {
 	buf := make([]byte, 1<<16)
 	n, fds, err := fdpass.Recv(conn, buf)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(buf[:n], hdr); err != nil {
+	var env envelope
+	if err := json.Unmarshal(buf[:n], &env); err != nil {
+		closeFDs(fds)
 		return nil, fmt.Errorf("member: header: %w", err)
 	}
-	if len(fds) < 1 || len(fds)%2 != 1 {
-		return nil, fmt.Errorf("member: got %d descriptors, want a segment and two per port", len(fds))
+	if err := json.Unmarshal(env.Hdr, hdr); err != nil {
+		closeFDs(fds)
+		return nil, fmt.Errorf("member: header: %w", err)
 	}
-	seg, err := shm.Attach(os.NewFile(uintptr(fds[0]), "segment"))
-	if err != nil {
-		return nil, err
-	}
-	net := ring.New(seg)
-	ports := (len(fds) - 1) / 2
-	if ports != seg.Geometry.Ports {
-		return nil, fmt.Errorf("member: eventfds for %d ports, network has %d", ports, seg.Geometry.Ports)
-	}
-	for p := 0; p < ports; p++ {
-		rx, err := ring.EventfdFromFD(fds[1+p])
-		if err != nil {
-			return nil, err
-		}
-		tx, err := ring.EventfdFromFD(fds[1+ports+p])
-		if err != nil {
-			return nil, err
-		}
-		net.SetEventfds(p, rx, tx)
-	}
-	return net, nil
+	return ring.Attach(env.Handover, fds, fetch)
 }
 
-// NewData creates a segment of geometry g in /dev/shm under name, and
-// eventfds for each port, installed in the returned network.
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		os.NewFile(uintptr(fd), "").Close()
+	}
+}
+
+// NewData creates a network of geometry g named name, for a parent that
+// plays the coordinator.
 func NewData(name string, g shm.Geometry) (*ring.Network, Data, error) {
-	return NewDataIn("", name, g)
-}
-
-// NewDataIn is NewData in directory dir.
-func NewDataIn(dir, name string, g shm.Geometry) (*ring.Network, Data, error) {
-	seg, err := shm.Create(dir, name, g)
+	n, err := ring.Create(name, g)
 	if err != nil {
 		return nil, Data{}, err
 	}
-	d := Data{Seg: seg}
-	net := ring.New(seg)
-	for p := 0; p < g.Ports; p++ {
-		rx, err1 := ring.NewEventfd()
-		tx, err2 := ring.NewEventfd()
-		if err1 != nil || err2 != nil {
-			d.Close()
-			return nil, Data{}, fmt.Errorf("member: eventfds: %v %v", err1, err2)
-		}
-		d.Rx, d.Tx = append(d.Rx, rx), append(d.Tx, tx)
-		net.SetEventfds(p, rx, tx)
-	}
-	return net, d, nil
-}
-
-// Close removes and unmaps the segment and closes the eventfds.
-func (d Data) Close() {
-	d.Seg.Remove()
-	d.Seg.Close()
-	for p := range d.Rx {
-		d.Rx[p].Close()
-		d.Tx[p].Close()
-	}
+	return n, Data{Net: n}, nil
 }

@@ -84,10 +84,22 @@ func runMember(name string) int {
 
 // Net is a network made by the test process, which acts as its coordinator.
 type Net struct {
-	Seg    *shm.Segment
-	N      *ring.Network
-	Rx, Tx []*ring.Eventfd
-	t      testing.TB
+	N     *ring.Network
+	G     shm.Geometry
+	t     testing.TB
+	local []*ring.Port
+}
+
+// FreeSlots returns the free slots of the busiest sender opened in the
+// test process (Open); G.Slots when none holds any.
+func (n *Net) FreeSlots() int {
+	free := n.G.Slots
+	for _, p := range n.local {
+		if p.Network().Writers()&(1<<p.ID()) != 0 {
+			free = min(free, p.FreeSlots())
+		}
+	}
+	return free
 }
 
 var netSeq atomic.Int64
@@ -102,7 +114,17 @@ func NewNet(t testing.TB, g shm.Geometry) *Net {
 		t.Fatalf("create network: %v", err)
 	}
 	t.Cleanup(d.Close)
-	return &Net{Seg: d.Seg, N: net, Rx: d.Rx, Tx: d.Tx, t: t}
+	return &Net{N: net, G: g, t: t}
+}
+
+// Unread counts the messages of every port that receivers have not passed
+// or still hold: zero once the network is quiet and nothing leaked.
+func (n *Net) Unread() int {
+	k := 0
+	for p := 0; p < n.G.Ports; p++ {
+		k += n.N.Unread(p)
+	}
+	return k
 }
 
 // Open opens port p for this process (a member in the test process itself).
@@ -115,6 +137,7 @@ func (n *Net) Open(p int, roles uint32) *ring.Port {
 	if err != nil {
 		n.t.Fatalf("port %d: %v", p, err)
 	}
+	n.local = append(n.local, pt)
 	return pt
 }
 
@@ -140,7 +163,9 @@ type Member struct {
 }
 
 // Spawn opens port a.Port with roles and starts a member process running
-// role with a. It returns once the member has attached.
+// role with a. It returns once the member has attached. The member maps
+// the ports open when it starts: spawn the senders of a test after the
+// ports they send to are open.
 func (n *Net) Spawn(role string, roles uint32, a Args) *Member {
 	n.t.Helper()
 	if err := n.N.OpenPort(a.Port, 0, roles); err != nil {
@@ -150,7 +175,7 @@ func (n *Net) Spawn(role string, roles uint32, a Args) *Member {
 	m.Cmd = exec.Command(os.Args[0], "-test.run=^$")
 	m.Cmd.Env = append(os.Environ(), envRole+"="+role)
 	m.Cmd.Stdout, m.Cmd.Stderr = &m.Stdout, &m.Stderr
-	if err := member.Start(m.Cmd, member.Data{Seg: n.Seg, Rx: n.Rx, Tx: n.Tx}, a); err != nil {
+	if err := member.Start(m.Cmd, member.Data{Net: n.N}, a.Port, a); err != nil {
 		n.t.Fatalf("member %s on port %d: %v (stderr: %s)", role, a.Port, err, m.Stderr.String())
 	}
 	go func() { m.done <- m.Cmd.Wait() }()
