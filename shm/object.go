@@ -226,5 +226,3 @@ func (o *Object) Close() error {
 func badOffset(off, n, size int) string {
 	return fmt.Sprintf("shm: access of %d bytes at offset %d outside object of %d bytes (or misaligned)", n, off, size)
 }
-
-
