@@ -61,3 +61,10 @@ func notRunnable(t Transport, payload int, lossy bool) (status, reason string) {
 	}
 	return "", ""
 }
+
+// PayloadLimiter is an optional ability of a Pair (or Transport) that cannot
+// carry payloads above MaxPayload bytes, such as an eventfd that carries
+// only its 8-byte counter. RunPingPong clamps the payload to it.
+type PayloadLimiter interface {
+	MaxPayload() int
+}

@@ -24,27 +24,20 @@ const (
 	firstFD = 4
 )
 
-// IsChild reports whether the harness started this process as a child.
-func IsChild() bool { return os.Getenv(RoleEnv) != "" }
+// isChild reports whether the harness started this process as a child.
+func isChild() bool { return os.Getenv(RoleEnv) != "" }
 
-// RunChild plays the role the environment names and returns the process exit
-// code. A TestMain calls it instead of m.Run when IsChild:
-//
-//	func TestMain(m *testing.M) {
-//		if bench.IsChild() {
-//			os.Exit(bench.RunChild())
-//		}
-//		os.Exit(m.Run())
-//	}
+// runChild plays the role the environment names, finding its transport or
+// pair by name in the lists given, and returns the process exit code.
 //
 // Child flow: open the endpoint, print readyLine, block until the parent
 // closes the start pipe, run the stream, print one report line, exit. (A
 // ponger echoes without waiting for the start; a pinger warms up first.)
-func RunChild() int {
+func runChild(transports []Transport, pairs []Pair) int {
 	role, sp, err := childSpec()
 	rep := Report{Role: role, Index: sp.Index}
 	if err == nil {
-		err = runRole(role, sp, &rep)
+		err = runRole(transports, pairs, role, sp, &rep)
 	}
 	if err != nil {
 		rep.Err = err.Error()
@@ -61,7 +54,7 @@ func RunChild() int {
 	return 0
 }
 
-func runRole(role Role, sp spec, rep *Report) error {
+func runRole(transports []Transport, pairs []Pair, role Role, sp spec, rep *Report) error {
 	start := os.NewFile(startFD, "start")
 	defer start.Close()
 	files := make([]*os.File, sp.Files)
@@ -77,7 +70,7 @@ func runRole(role Role, sp spec, rep *Report) error {
 
 	switch role {
 	case RoleSender, RoleReceiver:
-		t, err := lookupTransport(sp.Name)
+		t, err := lookup(transports, sp.Name)
 		if err != nil {
 			return err
 		}
@@ -86,7 +79,7 @@ func runRole(role Role, sp spec, rep *Report) error {
 		}
 		return runReceiver(t, ep, sp, start, rep)
 	default:
-		p, err := lookupPair(sp.Name)
+		p, err := lookup(pairs, sp.Name)
 		if err != nil {
 			return err
 		}
@@ -295,4 +288,16 @@ func allocs() uint64 {
 		return 0
 	}
 	return s[0].Value.Uint64()
+}
+
+// lookup finds the transport or pair of a child's spec by its name: the
+// parent and its children know the same lists.
+func lookup[T interface{ Name() string }](list []T, name string) (T, error) {
+	for _, x := range list {
+		if x.Name() == name {
+			return x, nil
+		}
+	}
+	var zero T
+	return zero, fmt.Errorf("bench: no transport or pair %q in the lists the child was given", name)
 }

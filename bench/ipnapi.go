@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 
 	"github.com/ipn-project/ipn"
@@ -30,39 +28,6 @@ func (IPNAPI) Name() string { return "ipn-api" }
 type ipnAPIConfig struct {
 	Socket string `json:"socket"`
 	Path   string `json:"path"`
-}
-
-// benchCoordinator is the coordinator the parent runs for IPNAPI runs.
-var benchCoordinator struct {
-	once   sync.Once
-	socket string
-	srv    *coordinator.Server
-	err    error
-}
-
-// StopCoordinator ends the coordinator started for IPNAPI runs, if any, and
-// removes its directory.
-func StopCoordinator() {
-	c := &benchCoordinator
-	if c.srv != nil {
-		c.srv.Close()
-		os.RemoveAll(filepath.Dir(c.socket))
-	}
-}
-
-func coordinatorSocket() (string, error) {
-	c := &benchCoordinator
-	c.once.Do(func() {
-		dir, err := os.MkdirTemp("", "ipn-bench-")
-		if err != nil {
-			c.err = err
-			return
-		}
-		c.socket = filepath.Join(dir, "ipnd.sock")
-		c.srv = coordinator.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), "")
-		c.err = c.srv.Listen(c.socket, 0o600)
-	})
-	return c.socket, c.err
 }
 
 var apiSeq atomic.Int64

@@ -11,8 +11,8 @@ func TestMain(m *testing.M) {
 	if IsChild() {
 		os.Exit(RunChild())
 	}
-	if IsPairChild() {
-		os.Exit(RunPairChild())
+	if isPairChild() {
+		os.Exit(runPairChild())
 	}
 	// The coordinator of ipn-api runs for the whole test binary: start it
 	// before any test counts goroutines and files.

@@ -55,13 +55,6 @@ type MatrixOptions struct {
 	Progress io.Writer
 }
 
-// Comparison names a ratio: Subject's figure divided by Baseline's, both
-// taken from the same round.
-type Comparison struct {
-	Subject  string `json:"subject"`
-	Baseline string `json:"baseline"`
-}
-
 // DefaultFanoutRatios compares ipn with every fan-out baseline, and ipn
 // through its public API with a coordinator against the bare data plane.
 var DefaultFanoutRatios = []Comparison{{"ipn", "seqpacket"}, {"ipn", "dgram"}, {"ipn", "zmq"}, {"ipn", "shmring"}, {"ipn-api", "ipn"}, {"ipn-api", "seqpacket"}}
@@ -360,24 +353,6 @@ type PingRun struct {
 	Mean      time.Duration `json:"mean_ns"`
 	PingerCPU time.Duration `json:"pinger_cpu_ns_per_round_trip"`
 }
-
-// Ratio is Subject's Metric divided by Baseline's, round by round, and the
-// median and range of those per-round ratios.
-type Ratio struct {
-	Subject  string    `json:"subject"`
-	Baseline string    `json:"baseline"`
-	Metric   string    `json:"metric"`
-	PerRound []float64 `json:"per_round"`
-	Stat
-}
-
-// Ratio metrics.
-const (
-	metricMsgs = "msgs/s"
-	metricP50  = "p50"
-	metricP99  = "p99"
-	metricP999 = "p99.9"
-)
 
 // RunMatrix runs the whole comparison with real processes and returns every
 // figure. Round by round, each fan-out cell runs every transport once, back
@@ -684,20 +659,6 @@ func (m *Matrix) summarize() {
 	}
 }
 
-func ratioOf(cmp Comparison, metric string, subject, baseline []float64) Ratio {
-	rs := ratios(subject, baseline)
-	return Ratio{Subject: cmp.Subject, Baseline: cmp.Baseline, Metric: metric, PerRound: rs, Stat: statOf(rs)}
-}
-
-// metricOf returns one metric of every run, in round order.
-func metricOf[R any](runs []R, get func(R) float64) []float64 {
-	xs := make([]float64, len(runs))
-	for i, r := range runs {
-		xs[i] = get(r)
-	}
-	return xs
-}
-
 func (c *FanoutCell) series(name string) *FanoutSeries {
 	for i := range c.Series {
 		if c.Series[i].Transport == name {
@@ -711,16 +672,6 @@ func (t *PingTable) series(name string) *PingSeries {
 	for i := range t.Series {
 		if t.Series[i].Pair == name {
 			return &t.Series[i]
-		}
-	}
-	return nil
-}
-
-// findRatio returns the ratio of cmp for metric among rs, or nil.
-func findRatio(rs []Ratio, cmp Comparison, metric string) *Ratio {
-	for i, r := range rs {
-		if r.Subject == cmp.Subject && r.Baseline == cmp.Baseline && r.Metric == metric {
-			return &rs[i]
 		}
 	}
 	return nil

@@ -167,11 +167,11 @@ func RunPairs(kind string, pairs, count int) (PairsResult, error) {
 	return res, nil
 }
 
-// IsPairChild reports whether this process is a pairs child.
-func IsPairChild() bool { return os.Getenv(EnvPairChild) != "" }
+// isPairChild reports whether this process is a pairs child.
+func isPairChild() bool { return os.Getenv(EnvPairChild) != "" }
 
-// RunPairChild plays a pairs child's role and returns the exit code.
-func RunPairChild() int {
+// runPairChild plays a pairs child's role and returns the exit code.
+func runPairChild() int {
 	if err := pairChild(os.Getenv(EnvPairChild)); err != nil {
 		fmt.Fprintln(os.Stderr, "pair child:", err)
 		return 1

@@ -7,13 +7,6 @@ import (
 	"time"
 )
 
-// PayloadLimiter is an optional ability of a Pair (or Transport) that cannot
-// carry payloads above MaxPayload bytes, such as an eventfd that carries
-// only its 8-byte counter. RunPingPong clamps the payload to it.
-type PayloadLimiter interface {
-	MaxPayload() int
-}
-
 // PingOptions describes one ping-pong run: the pinger sends a message, the
 // ponger echoes it, Warmup+Count times; the Count last are timed.
 type PingOptions struct {

@@ -1,7 +1,5 @@
 package bench
 
-import "fmt"
-
 // Transports lists the fan-out transports of the lossless matrix, which
 // BenchmarkFanout and TestFanout run, baselines first. A new transport plugs
 // in by being appended here (children find it by Name). A transport that
@@ -25,20 +23,6 @@ func Pairs() []Pair {
 		PairOf(IPN{}), PairOf(IPN{Spin: SpinNone})}
 }
 
-func lookupTransport(name string) (Transport, error) {
-	for _, t := range append(Transports(), LossyTransports()...) {
-		if t.Name() == name {
-			return t, nil
-		}
-	}
-	return nil, fmt.Errorf("bench: no transport %q in Transports", name)
-}
-
-func lookupPair(name string) (Pair, error) {
-	for _, p := range Pairs() {
-		if p.Name() == name {
-			return p, nil
-		}
-	}
-	return nil, fmt.Errorf("bench: no pair %q in Pairs", name)
-}
+// All lists every transport a child may be asked to run: Transports, then
+// LossyTransports.
+func All() []Transport { return append(Transports(), LossyTransports()...) }
