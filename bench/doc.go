@@ -37,7 +37,7 @@
 //
 // A transport that needs a program or library implements Prober; where
 // Available fails (vde_switch or libzmq missing) the matrix marks its
-// series "skipped" with the reason, in progress, Markdown and JSON, and the
+// SeriesOf "skipped" with the reason, in progress, Markdown and JSON, and the
 // tests skip saying what is missing. One that may drop implements Dropper:
 // it runs in the lossy table and reads "lossy only" in the lossless one.
 // One that carries only small payloads implements PayloadLimiter: "n/a"

@@ -1,8 +1,14 @@
 package bench
 
+import (
+	"github.com/ipn-project/ipn/bench/harness"
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/transport"
+)
+
 // IsChild reports whether the benchmark started this process as a child of
 // a fan-out or ping-pong run.
-func IsChild() bool { return isChild() }
+func IsChild() bool { return harness.IsChild() }
 
 // RunChild plays the role the environment names, with the transports and
 // pairs of the matrix, and returns the process exit code. A TestMain, or
@@ -14,11 +20,11 @@ func IsChild() bool { return isChild() }
 //		}
 //		os.Exit(m.Run())
 //	}
-func RunChild() int { return runChild(All(), Pairs()) }
+func RunChild() int { return harness.RunChild(transport.All(), transport.Pairs()) }
 
 // IsPairChild reports whether the benchmark started this process as one
 // side of a process pair on a switch (MeasurePairs).
-func IsPairChild() bool { return isPairChild() }
+func IsPairChild() bool { return matrix.IsPairChild() }
 
 // RunPairChild plays a pair child's role and returns the exit code.
-func RunPairChild() int { return runPairChild() }
+func RunPairChild() int { return matrix.RunPairChild() }
