@@ -2,26 +2,20 @@ package ipn
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
-	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
-// Options are a network's options, for Create.
-type Options struct {
-	MTU      int         // largest message; default 1514
-	NumNodes int         // ports; default 32
-	Pool     int         // message pool; default 8
-	Lossless bool        // senders wait instead of dropping
-	Mode     os.FileMode // permission bits, less the umask; default 0777
-}
+// Options are a network's options, for Create and as Node.Options reads
+// them back; a zero field takes its default (see wire.Options).
+type Options = wire.Options
 
 // NetInfo describes a network, as List and Stat report it.
-type NetInfo = coordinator.NetInfo
+type NetInfo = wire.NetInfo
 
 // PortInfo describes a port of a network, as Stat reports it.
-type PortInfo = coordinator.PortInfo
+type PortInfo = wire.PortInfo
 
 // Create makes a network at path that the coordinator keeps alive with no
 // node in it, until Destroy (the CLI's ipn create).
@@ -56,7 +50,7 @@ func optIf(v int, set func(int) error) error {
 }
 
 // request sends one stateless request to the coordinator.
-func request(req *coordinator.Request) (*coordinator.Response, error) {
+func request(req *wire.Request) (*wire.Response, error) {
 	c, err := dial()
 	if err != nil {
 		return nil, err
@@ -67,7 +61,7 @@ func request(req *coordinator.Request) (*coordinator.Response, error) {
 	return resp, err
 }
 
-func pathReq(op, path string) (*coordinator.Request, error) {
+func pathReq(op, path string) (*wire.Request, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -76,13 +70,13 @@ func pathReq(op, path string) (*coordinator.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipn: %s: %w", op, err)
 	}
-	return &coordinator.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, nil
+	return &wire.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, nil
 }
 
 // Destroy ends a network made by Create once its last node leaves (at
 // once if it has none). Only its owner or root may.
 func Destroy(path string) error {
-	req, err := pathReq(coordinator.OpDestroy, path)
+	req, err := pathReq(wire.OpDestroy, path)
 	if err != nil {
 		return err
 	}
@@ -94,7 +88,7 @@ func Destroy(path string) error {
 
 // List returns every network the coordinator serves.
 func List() ([]NetInfo, error) {
-	resp, err := request(&coordinator.Request{Op: coordinator.OpList})
+	resp, err := request(&wire.Request{Op: wire.OpList})
 	if err != nil {
 		return nil, fmt.Errorf("ipn: list: %w", err)
 	}
@@ -104,7 +98,7 @@ func List() ([]NetInfo, error) {
 // StatPolicy returns the network's policy's description of its state (a
 // switch's VLANs and MAC table), if it gives one.
 func StatPolicy(path string) (string, error) {
-	req, err := pathReq(coordinator.OpStat, path)
+	req, err := pathReq(wire.OpStat, path)
 	if err != nil {
 		return "", err
 	}
@@ -117,7 +111,7 @@ func StatPolicy(path string) (string, error) {
 
 // Stat returns a network and its ports.
 func Stat(path string) (NetInfo, []PortInfo, error) {
-	req, err := pathReq(coordinator.OpStat, path)
+	req, err := pathReq(wire.OpStat, path)
 	if err != nil {
 		return NetInfo{}, nil, err
 	}
@@ -126,7 +120,7 @@ func Stat(path string) (NetInfo, []PortInfo, error) {
 		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, err)
 	}
 	if resp.Net == nil {
-		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, coordinator.ErrProtocol)
+		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, wire.ErrProtocol)
 	}
 	return *resp.Net, resp.Ports, nil
 }
