@@ -36,6 +36,8 @@ type Server struct {
 	// ifaces are the interface nodes by name. Lock order: a network's mu,
 	// then mu.
 	ifaces map[string]*iface
+
+	counters counters // for Snapshot
 }
 
 // netKey names a network by its socket inode.
@@ -260,6 +262,7 @@ func (m *node) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 		err = fmt.Errorf("%w: unknown op %q", wire.ErrProtocol, req.Op)
 	}
 	if err != nil {
+		m.srv.counters.requestErrors.Add(1)
 		m.srv.log.Debug("request refused", "op", req.Op, "path", req.Path, "pid", m.creds.PID, "err", err)
 		return wire.ErrorResponse(err), nil
 	}

@@ -105,7 +105,7 @@ func TestServerRefusesGarbage(t *testing.T) {
 		{"unknown field", frame("IPNC", 1, 1, `{"op":"list","admin":true}`)},
 		{"trailing", frame("IPNC", 1, 1, `{"op":"list"}{"op":"list"}`)},
 		{"unknown op", unknownOp},
-		{"longer than MaxMessage", append(frame("IPNC", 1, 1, `{"op":"list","path":"`), bytes.Repeat([]byte("a"), wire.MaxMessage)...)},
+		{"longer than wire.MaxMessage", append(frame("IPNC", 1, 1, `{"op":"list","path":"`), bytes.Repeat([]byte("a"), wire.MaxMessage)...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := exchange(t, c, tc.pkt)
