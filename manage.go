@@ -3,13 +3,10 @@ package ipn
 import (
 	"fmt"
 	"path/filepath"
+	"syscall"
 
 	"github.com/ipn-project/ipn/wire"
 )
-
-// Options are a network's options, for Create and as Node.Options reads
-// them back; a zero field takes its default (see wire.Options).
-type Options = wire.Options
 
 // NetInfo describes a network, as List and Stat report it.
 type NetInfo = wire.NetInfo
@@ -49,28 +46,71 @@ func optIf(v int, set func(int) error) error {
 	return set(v)
 }
 
-// request sends one stateless request to the coordinator.
-func request(req *wire.Request) (*wire.Response, error) {
-	c, err := dial()
-	if err != nil {
-		return nil, err
+// Options returns the network's options, once bound or connected.
+func (n *Node) Options() (Options, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ctl == nil || n.closed {
+		return Options{}, ErrNotConn
 	}
-	defer c.Close()
-	resp, fds, err := call(c, req)
-	closeFDs(fds)
-	return resp, err
+	resp, _, err := call(n.ctl, &wire.Request{Op: wire.OpOptions})
+	if err != nil {
+		return Options{}, err
+	}
+	return resp.Net.Opts, nil
 }
 
-func pathReq(op, path string) (*wire.Request, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
+// ChangeNumNodes changes the network's number of ports at run time
+// (IPN_SO_CHANGE_NUMNODES). The node must be bound. It can grow up to 63
+// and shrink down to the highest port in use (EBUSY otherwise).
+func (n *Node) ChangeNumNodes(k int) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
 	}
-	dev, ino, err := statInode(abs)
-	if err != nil {
-		return nil, fmt.Errorf("ipn: %s: %w", op, err)
+	if !n.bound {
+		return fmt.Errorf("ipn: change the number of ports: node not bound: %w", syscall.EPERM)
 	}
-	return &wire.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, nil
+	if _, _, err := call(n.ctl, &wire.Request{Op: wire.OpResize, NumNodes: k}); err != nil {
+		return fmt.Errorf("ipn: change the number of ports to %d: %w", k, err)
+	}
+	return nil
+}
+
+// SetPolicyOption sets an option of the network's policy for a port (a
+// switch port's VLANs, say: see package dispatch). The node must be bound.
+func (n *Node) SetPolicyOption(port int, name, value string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if n.ctl == nil {
+		return ErrNotConn
+	}
+	_, _, err := call(n.ctl, &wire.Request{Op: wire.OpPolicy, Port: port, OptName: name, OptValue: value, OptSet: true})
+	if err != nil {
+		return fmt.Errorf("ipn: policy option %s of port %d: %w", name, port, err)
+	}
+	return nil
+}
+
+// PolicyOption reads an option of the network's policy for a port.
+func (n *Node) PolicyOption(port int, name string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return "", ErrClosed
+	}
+	if n.ctl == nil {
+		return "", ErrNotConn
+	}
+	resp, _, err := call(n.ctl, &wire.Request{Op: wire.OpPolicy, Port: port, OptName: name})
+	if err != nil {
+		return "", fmt.Errorf("ipn: policy option %s of port %d: %w", name, port, err)
+	}
+	return resp.OptValue, nil
 }
 
 // Destroy ends a network made by Create once its last node leaves (at
@@ -123,4 +163,28 @@ func Stat(path string) (NetInfo, []PortInfo, error) {
 		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, wire.ErrProtocol)
 	}
 	return *resp.Net, resp.Ports, nil
+}
+
+// request sends one stateless request to the coordinator.
+func request(req *wire.Request) (*wire.Response, error) {
+	c, err := dial()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	resp, fds, err := call(c, req)
+	closeFDs(fds)
+	return resp, err
+}
+
+func pathReq(op, path string) (*wire.Request, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	dev, ino, err := statInode(abs)
+	if err != nil {
+		return nil, fmt.Errorf("ipn: %s: %w", op, err)
+	}
+	return &wire.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, nil
 }
