@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipn-project/ipn"
-	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 
 	"github.com/ipn-project/ipn/bench/harness"
 	"github.com/ipn-project/ipn/bench/transport"
@@ -67,7 +67,7 @@ func RunPairs(kind string, pairs, count int) (PairsResult, error) {
 		if err != nil {
 			return res, err
 		}
-		os.Setenv(coordinator.EnvSocket, sock)
+		os.Setenv(wire.EnvSocket, sock)
 		os.Setenv(ipn.EnvNoAutostart, "1")
 		path = filepath.Join(filepath.Dir(sock), fmt.Sprintf("pairs-%d", transport.ApiSeq.Add(1)))
 		pol := ipn.Switch

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ipn-project/ipn"
-	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 
 	"github.com/ipn-project/ipn/bench/harness"
 )
@@ -40,7 +40,7 @@ func (t IPNAPI) Setup(n, payload int) (*harness.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	os.Setenv(coordinator.EnvSocket, sock)
+	os.Setenv(wire.EnvSocket, sock)
 	os.Setenv(ipn.EnvNoAutostart, "1")
 	path := filepath.Join(filepath.Dir(sock), fmt.Sprintf("net-%d", ApiSeq.Add(1)))
 	if err := ipn.Create(path, ipn.Hub, ipn.Options{MTU: payload, NumNodes: n + 1, Pool: ipnPool(n, payload), Lossless: true}); err != nil {
@@ -55,7 +55,7 @@ func openAPINode(ep harness.Endpoint) (*ipn.Node, error) {
 	if err := json.Unmarshal([]byte(ep.Config), &cfg); err != nil {
 		return nil, fmt.Errorf("ipn-api: config: %w", err)
 	}
-	os.Setenv(coordinator.EnvSocket, cfg.Socket)
+	os.Setenv(wire.EnvSocket, cfg.Socket)
 	os.Setenv(ipn.EnvNoAutostart, "1")
 	node := ipn.NewNode(ipn.Hub)
 	if err := node.Connect(cfg.Path); err != nil {
