@@ -82,7 +82,7 @@ func TestDefaultMessages(t *testing.T) {
 
 // syntheticMatrix is a matrix of three rounds, as RunMatrix would leave it
 // before summarize, with figures chosen so that the median of the per-round
-// Ratios (1) differs from the ratio of the medians (200/300).
+// ratios (1) differs from the ratio of the medians (200/300).
 func syntheticMatrix() *matrix.Matrix {
 	fan := func(name string, msgs ...float64) matrix.FanoutSeries {
 		s := matrix.FanoutSeries{Transport: name}

@@ -104,7 +104,7 @@ func (p pairOf) OpenConn(ep Endpoint) (Conn, error) {
 	}
 	// The pinger's files are its fwd sender files, then its back receiver
 	// files; the ponger's are its fwd receiver files, then its back sender
-	// Files (see SetupPair).
+	// files (see SetupPair).
 	if side == 0 {
 		n := cfg.FwdFiles[0]
 		if want := n + cfg.BackFiles[1]; len(ep.Files) != want {

@@ -274,7 +274,7 @@ func pairMedian(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// Ratio is the median over rounds of a[r]/b[r].
+// ratio is the median over rounds of a[r]/b[r].
 func pairRatio(a, b []float64) float64 {
 	var q []float64
 	for r := range a {

@@ -52,7 +52,7 @@ type NetSeries struct {
 }
 
 // NetResults is what RunNetPaths measured. Series[0] is the subject; the
-// Ratios compare it with each other path round by round.
+// ratios compare it with each other path round by round.
 type NetResults struct {
 	Machine harness.Machine `json:"machine"`
 	Options NetPathOptions  `json:"options"`

@@ -77,7 +77,7 @@ func (s *sockSender) Send(p []byte) error {
 }
 
 // sendOrDrop sends p as one message on fd without waiting; a full queue
-// Drops it.
+// drops it.
 func sendOrDrop(fd int, p []byte) error {
 	for {
 		err := unix.Sendto(fd, p, unix.MSG_DONTWAIT, nil)

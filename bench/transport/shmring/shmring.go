@@ -20,7 +20,7 @@ import (
 //
 // The ring lives in a memfd rather than a file on /dev/shm: it needs no
 // name, leaves nothing behind, and is not bounded by /dev/shm's size (its
-// Slots take at most 16 MiB unless a payload is larger than 2 MiB).
+// slots take at most 16 MiB unless a payload is larger than 2 MiB).
 // ShmRing is stateless and safe for concurrent use.
 type ShmRing struct{}
 
