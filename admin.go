@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/ipn-project/ipn/coordinator"
 )
@@ -55,38 +56,38 @@ func optIf(v int, set func(int) error) error {
 	return set(v)
 }
 
-// request sends one stateless request to the coordinator.
-func request(req *coordinator.Request) (*coordinator.Response, error) {
+// request sends one stateless request to the coordinator, with the
+// descriptors in.
+func request(req *coordinator.Request, in ...int) (*coordinator.Response, error) {
 	c, err := dial()
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	resp, fds, err := call(c, req)
+	resp, fds, err := call(c, req, in...)
 	closeFDs(fds)
 	return resp, err
 }
 
-func pathReq(op, path string) (*coordinator.Request, error) {
+// pathRequest sends the request op about the network at path, with the
+// descriptor of its file (see netFile).
+func pathRequest(op, path string) (*coordinator.Response, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	dev, ino, err := statInode(abs)
+	fd, dev, ino, err := netFile(abs, false)
 	if err != nil {
-		return nil, fmt.Errorf("ipn: %s: %w", op, err)
+		return nil, err
 	}
-	return &coordinator.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, nil
+	defer syscall.Close(fd)
+	return request(&coordinator.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, fd)
 }
 
 // Destroy ends a network made by Create once its last node leaves (at
 // once if it has none). Only its owner or root may.
 func Destroy(path string) error {
-	req, err := pathReq(coordinator.OpDestroy, path)
-	if err != nil {
-		return err
-	}
-	if _, err := request(req); err != nil {
+	if _, err := pathRequest(coordinator.OpDestroy, path); err != nil {
 		return fmt.Errorf("ipn: destroy %s: %w", path, err)
 	}
 	return nil
@@ -104,11 +105,7 @@ func List() ([]NetInfo, error) {
 // StatPolicy returns the network's policy's description of its state (a
 // switch's VLANs and MAC table), if it gives one.
 func StatPolicy(path string) (string, error) {
-	req, err := pathReq(coordinator.OpStat, path)
-	if err != nil {
-		return "", err
-	}
-	resp, err := request(req)
+	resp, err := pathRequest(coordinator.OpStat, path)
 	if err != nil {
 		return "", fmt.Errorf("ipn: stat %s: %w", path, err)
 	}
@@ -117,11 +114,7 @@ func StatPolicy(path string) (string, error) {
 
 // Stat returns a network and its ports.
 func Stat(path string) (NetInfo, []PortInfo, error) {
-	req, err := pathReq(coordinator.OpStat, path)
-	if err != nil {
-		return NetInfo{}, nil, err
-	}
-	resp, err := request(req)
+	resp, err := pathRequest(coordinator.OpStat, path)
 	if err != nil {
 		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, err)
 	}

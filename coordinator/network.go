@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -79,7 +80,7 @@ func (n *network) fds() []int {
 	return fds
 }
 
-func (m *node) create(req *Request) (*Response, error) {
+func (m *node) create(req *Request, in []int) (*Response, error) {
 	s := m.srv
 	if m.net != nil {
 		return nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
@@ -94,9 +95,16 @@ func (m *node) create(req *Request) (*Response, error) {
 	if !filepath.IsAbs(req.Path) {
 		return nil, fmt.Errorf("network path %q is not absolute: %w", req.Path, syscall.EINVAL)
 	}
+	caller, err := callerFile(req, in)
+	if err != nil {
+		return nil, err
+	}
 	// Hold the inode for the network's life: its number is the network's
 	// key, and a file system may give the number of a removed inode to a
 	// new file; an open descriptor keeps the inode, and so the number.
+	// The coordinator opens the path itself only to learn that it names
+	// the inode the caller showed it (so messages and the removal at the
+	// end name the right file).
 	inode, err := unix.Open(req.Path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
@@ -111,7 +119,7 @@ func (m *node) create(req *Request) (*Response, error) {
 	if err := unix.Fstat(inode, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != req.Dev || st.Ino != req.Ino {
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != caller.Dev || st.Ino != caller.Ino {
 		return nil, fmt.Errorf("%s is not the socket the caller created: %w", req.Path, syscall.EINVAL)
 	}
 	if st.Uid != m.creds.UID && m.creds.UID != 0 {
@@ -183,11 +191,11 @@ func newData(dir, name string, g shm.Geometry) (*ring.Network, member.Data, erro
 	return member.NewDataIn(dir, name, g)
 }
 
-func (m *node) join(req *Request) (*Response, []int, error) {
+func (m *node) join(req *Request, in []int) (*Response, []int, error) {
 	if !req.Bind && !req.Connect {
 		return nil, nil, fmt.Errorf("join asks for neither bind nor connect: %w", syscall.EINVAL)
 	}
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -452,6 +460,18 @@ func (n *network) retryReclaim(p int, m *node) {
 	}
 }
 
+// reachable reports whether c may reach the network's file where it now
+// lies (see mayReach): the path of the coordinator's own descriptor of
+// it, which follows renames and has no symbolic links. n.mu must be held
+// and n not ended.
+func (n *network) reachable(c Creds) bool {
+	if c.UID == 0 {
+		return true
+	}
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(n.inode))
+	return err == nil && mayReach(c, p)
+}
+
 // nodes counts the bound or connected members.
 func (n *network) nodes() int {
 	k := len(n.bound)
@@ -539,7 +559,9 @@ func (n *network) info() NetInfo {
 	}
 }
 
-func (s *Server) list() *Response {
+// list describes the networks c may reach (see mayReach): a network in a
+// directory c may not search is not named to it.
+func (s *Server) list(c Creds) *Response {
 	s.mu.Lock()
 	nets := make([]*network, 0, len(s.nets))
 	for _, n := range s.nets {
@@ -549,7 +571,7 @@ func (s *Server) list() *Response {
 	resp := &Response{Nets: []NetInfo{}}
 	for _, n := range nets {
 		n.mu.Lock()
-		if !n.ended {
+		if !n.ended && n.reachable(c) {
 			resp.Nets = append(resp.Nets, n.info())
 		}
 		n.mu.Unlock()
@@ -557,8 +579,8 @@ func (s *Server) list() *Response {
 	return resp
 }
 
-func (s *Server) stat(req *Request) (*Response, error) {
-	n, _, err := s.lookup(req.Path, req.Dev, req.Ino)
+func (s *Server) stat(req *Request, in []int) (*Response, error) {
+	n, _, err := s.lookup(req, in)
 	if err != nil {
 		return nil, err
 	}
@@ -587,8 +609,8 @@ func (s *Server) stat(req *Request) (*Response, error) {
 	return resp, nil
 }
 
-func (m *node) destroy(req *Request) (*Response, error) {
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+func (m *node) destroy(req *Request, in []int) (*Response, error) {
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,11 @@ import (
 // SOCK_SEQPACKET socket, one message per packet: a header (magic "IPNC",
 // version, kind) followed by a JSON body. Replies that hand over a network
 // carry its descriptors with SCM_RIGHTS: the segment, then every port's
-// receive eventfd, then every port's send eventfd.
+// receive eventfd, then every port's send eventfd. A request that names a
+// network by its path (create, join, stat, destroy, takeover) carries one
+// descriptor: the network's file, opened by the member with O_PATH, which
+// shows the coordinator that the member may reach it (Dev and Ino are that
+// descriptor's inode, as the member saw it).
 
 // Header fields.
 const (
