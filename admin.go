@@ -2,27 +2,21 @@ package ipn
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"syscall"
 
-	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
-// Options are a network's options, for Create.
-type Options struct {
-	MTU      int         // largest message; default 1514
-	NumNodes int         // ports; default 32
-	Pool     int         // message pool; default 8
-	Lossless bool        // senders wait instead of dropping
-	Mode     os.FileMode // permission bits, less the umask; default 0777
-}
+// Options are a network's options, for Create and as Node.Options reads
+// them back; a zero field takes its default (see wire.Options).
+type Options = wire.Options
 
 // NetInfo describes a network, as List and Stat report it.
-type NetInfo = coordinator.NetInfo
+type NetInfo = wire.NetInfo
 
 // PortInfo describes a port of a network, as Stat reports it.
-type PortInfo = coordinator.PortInfo
+type PortInfo = wire.PortInfo
 
 // Create makes a network at path that the coordinator keeps alive with no
 // node in it, until Destroy (the CLI's ipn create).
@@ -58,7 +52,7 @@ func optIf(v int, set func(int) error) error {
 
 // request sends one stateless request to the coordinator, with the
 // descriptors in.
-func request(req *coordinator.Request, in ...int) (*coordinator.Response, error) {
+func request(req *wire.Request, in ...int) (*wire.Response, error) {
 	c, err := dial()
 	if err != nil {
 		return nil, err
@@ -71,7 +65,7 @@ func request(req *coordinator.Request, in ...int) (*coordinator.Response, error)
 
 // pathRequest sends the request op about the network at path, with the
 // descriptor of its file (see netFile).
-func pathRequest(op, path string) (*coordinator.Response, error) {
+func pathRequest(op, path string) (*wire.Response, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -81,13 +75,13 @@ func pathRequest(op, path string) (*coordinator.Response, error) {
 		return nil, err
 	}
 	defer syscall.Close(fd)
-	return request(&coordinator.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, fd)
+	return request(&wire.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, fd)
 }
 
 // Destroy ends a network made by Create once its last node leaves (at
 // once if it has none). Only its owner or root may.
 func Destroy(path string) error {
-	if _, err := pathRequest(coordinator.OpDestroy, path); err != nil {
+	if _, err := pathRequest(wire.OpDestroy, path); err != nil {
 		return fmt.Errorf("ipn: destroy %s: %w", path, err)
 	}
 	return nil
@@ -95,7 +89,7 @@ func Destroy(path string) error {
 
 // List returns every network the coordinator serves.
 func List() ([]NetInfo, error) {
-	resp, err := request(&coordinator.Request{Op: coordinator.OpList})
+	resp, err := request(&wire.Request{Op: wire.OpList})
 	if err != nil {
 		return nil, fmt.Errorf("ipn: list: %w", err)
 	}
@@ -105,7 +99,7 @@ func List() ([]NetInfo, error) {
 // StatPolicy returns the network's policy's description of its state (a
 // switch's VLANs and MAC table), if it gives one.
 func StatPolicy(path string) (string, error) {
-	resp, err := pathRequest(coordinator.OpStat, path)
+	resp, err := pathRequest(wire.OpStat, path)
 	if err != nil {
 		return "", fmt.Errorf("ipn: stat %s: %w", path, err)
 	}
@@ -114,12 +108,12 @@ func StatPolicy(path string) (string, error) {
 
 // Stat returns a network and its ports.
 func Stat(path string) (NetInfo, []PortInfo, error) {
-	resp, err := pathRequest(coordinator.OpStat, path)
+	resp, err := pathRequest(wire.OpStat, path)
 	if err != nil {
 		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, err)
 	}
 	if resp.Net == nil {
-		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, coordinator.ErrProtocol)
+		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, wire.ErrProtocol)
 	}
 	return *resp.Net, resp.Ports, nil
 }

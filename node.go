@@ -14,26 +14,27 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ipn-project/ipn/coordinator"
 	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // Policy is a network's dispatch policy (the protocol argument of IPN's
-// socket call).
-type Policy int
+// socket call); its String names it.
+type Policy = wire.Policy
 
 // Policies. Any joins a network whatever its policy but cannot create one.
 const (
-	Any    Policy = 0
-	Hub    Policy = 1
-	Switch Policy = 2 // Ethernet switch with VLANs
-	L3     Policy = 3 // layer-3 switch, for IP packets
+	Any    Policy = dispatch.Any
+	Hub    Policy = dispatch.Hub
+	Switch Policy = dispatch.Switch // Ethernet switch with VLANs
+	L3     Policy = dispatch.L3     // layer-3 switch, for IP packets
 )
 
 // MaxDescr is the longest node description (IPN_DESCRLEN).
-const MaxDescr = 128
+const MaxDescr = wire.MaxDescr
 
 // Node is one IPN node: created unbound, it binds a network to create or
 // manage it, and connects to one to send and receive. Configuration and
@@ -43,7 +44,7 @@ const MaxDescr = 128
 type Node struct {
 	mu       sync.Mutex // guards everything but the data path
 	policy   Policy
-	opts     coordinator.NetOptions
+	opts     wire.Options
 	port     int
 	descr    string
 	wantOOB  bool
@@ -52,7 +53,7 @@ type Node struct {
 	bound    bool
 	closed   bool
 	persist  bool // Create: the network outlives its nodes, and must be new
-	netInfo  coordinator.NetInfo
+	netInfo  wire.NetInfo
 	myRoles  uint32
 	nonblock atomic.Bool
 
@@ -67,16 +68,14 @@ type Node struct {
 
 // connection is a connected node's data plane.
 type connection struct {
-	seg      *shm.Segment
-	net      *ring.Network
+	plane    *plane.Plane
 	port     *ring.Port
-	rx, tx   []*ring.Eventfd
 	dispatch func(*ring.Delivery) // the network's policy, bound to it
 }
 
 // NewNode returns an unbound node of the given policy.
 func NewNode(p Policy) *Node {
-	return &Node{policy: p, port: coordinator.AnyPort, opts: coordinator.NetOptions{Mode: 0o777}}
+	return &Node{policy: p, port: wire.AnyPort, opts: wire.Options{Mode: wire.DefaultMode}}
 }
 
 // setOpt runs set if the node is neither bound nor connected.
@@ -134,7 +133,7 @@ func (n *Node) SetLossless(on bool) error {
 // SetMode sets the permission bits of the network's file, less the umask
 // (IPN_SO_MODE), before Bind.
 func (n *Node) SetMode(mode os.FileMode) error {
-	return n.setOpt(func() error { n.opts.Mode = uint32(mode.Perm()); return nil })
+	return n.setOpt(func() error { n.opts.Mode = mode.Perm(); return nil })
 }
 
 // SetPort asks for a port number (IPN_SO_PORT), before Connect.
@@ -233,12 +232,12 @@ func (n *Node) Bind(path string) error {
 	if err != nil {
 		return err
 	}
-	req := &coordinator.Request{Path: abs, Policy: int(n.policy), Opts: n.opts, Port: coordinator.AnyPort, Persist: n.persist}
+	req := &wire.Request{Path: abs, Policy: n.policy, Opts: n.opts, Port: wire.AnyPort, Persist: n.persist}
 	fd := -1
-	mode, created, err := makeSocketInode(abs, os.FileMode(n.opts.Mode))
+	mode, created, err := makeSocketInode(abs, n.opts.Mode)
 	switch {
 	case created:
-		req.Op, req.Opts.Mode = coordinator.OpCreate, mode
+		req.Op, req.Opts.Mode = wire.OpCreate, mode
 		if n.policy == Any {
 			os.Remove(abs)
 			return fmt.Errorf("ipn: bind %s: a network cannot be created with policy Any: %w", abs, syscall.EPROTONOSUPPORT)
@@ -253,7 +252,7 @@ func (n *Node) Bind(path string) error {
 		if fd, req.Dev, req.Ino, err = netFile(abs, false); err != nil {
 			return err
 		}
-		req.Op, req.Bind = coordinator.OpJoin, true
+		req.Op, req.Bind = wire.OpJoin, true
 	default:
 		return fmt.Errorf("ipn: bind %s: %w", abs, err)
 	}
@@ -275,7 +274,7 @@ func (n *Node) Bind(path string) error {
 // makeSocketInode creates the network's file as a unix socket inode, so the
 // kernel checks the caller's right to create it, with mode less the umask,
 // and returns the mode it got.
-func makeSocketInode(path string, mode os.FileMode) (perm uint32, created bool, err error) {
+func makeSocketInode(path string, mode os.FileMode) (perm os.FileMode, created bool, err error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return 0, false, err
@@ -288,8 +287,8 @@ func makeSocketInode(path string, mode os.FileMode) (perm uint32, created bool, 
 	// at once (a thread creating a file in between would see 0).
 	umask := unix.Umask(0)
 	unix.Umask(umask)
-	perm = uint32(mode.Perm()) &^ uint32(umask)
-	if err := os.Chmod(path, os.FileMode(perm)); err != nil {
+	perm = mode.Perm() &^ os.FileMode(umask)
+	if err := os.Chmod(path, perm); err != nil {
 		os.Remove(path)
 		return 0, false, err
 	}
@@ -305,7 +304,7 @@ func (n *Node) Connect(path string) error {
 
 // connect joins the network at path; with iface set, as the controller of
 // that interface node (TakeOver), whose descriptor it returns.
-func (n *Node) connect(path, iface string) (*coordinator.Response, int, error) {
+func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -330,10 +329,10 @@ func (n *Node) connect(path, iface string) (*coordinator.Response, int, error) {
 	if err != nil {
 		return nil, -1, err
 	}
-	req := &coordinator.Request{Op: coordinator.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
-		Policy: int(n.policy), Port: n.port, Descr: n.descr, WantOOB: n.wantOOB}
+	req := &wire.Request{Op: wire.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
+		Policy: n.policy, Port: n.port, Descr: n.descr, WantOOB: n.wantOOB}
 	if iface != "" {
-		req.Op, req.Iface = coordinator.OpTakeover, iface
+		req.Op, req.Iface = wire.OpTakeover, iface
 	}
 	resp, fds, err := call(ctl, req, file)
 	if err != nil {
@@ -343,28 +342,28 @@ func (n *Node) connect(path, iface string) (*coordinator.Response, int, error) {
 	if iface != "" && len(fds) > 0 {
 		ifd, fds = fds[len(fds)-1], fds[:len(fds)-1]
 	}
-	fail := func(err error) (*coordinator.Response, int, error) {
+	fail := func(err error) (*wire.Response, int, error) {
 		if ifd >= 0 {
 			syscall.Close(ifd)
 		}
 		return nil, -1, fmt.Errorf("ipn: connect %s: %w", abs, err)
 	}
 	if iface != "" && ifd < 0 {
-		return fail(fmt.Errorf("take-over brought no interface descriptor: %w", coordinator.ErrProtocol))
+		return fail(fmt.Errorf("take-over brought no interface descriptor: %w", wire.ErrProtocol))
 	}
 	c, err := attach(fds, resp.Port)
 	if err != nil {
 		return fail(err)
 	}
-	pol, err := dispatch.Lookup(resp.Net.Policy)
+	pol, err := dispatch.Lookup(int(resp.Net.Policy))
 	if err != nil { // a policy of users' own that this program lacks
 		c.close()
 		ctl.Close()
 		n.ctl = nil
 		return fail(err)
 	}
-	capacity := c.net.Geometry().Ports - 1
-	c.dispatch = dispatch.Func(pol, dispatch.NetOf(c.net, func() int { return capacity }))
+	capacity := c.plane.Net.Geometry().Ports - 1
+	c.dispatch = dispatch.Func(pol, dispatch.NetOf(c.plane.Net, func() int { return capacity }))
 	n.path, n.myRoles = abs, resp.Roles
 	if resp.Net != nil {
 		n.netInfo = *resp.Net
@@ -373,44 +372,27 @@ func (n *Node) connect(path, iface string) (*coordinator.Response, int, error) {
 	return resp, ifd, nil
 }
 
-// attach maps the segment and adopts the eventfds handed over by the
-// coordinator.
+// attach maps the network's shared memory handed over as fds and opens
+// the node's port in it.
 func attach(fds []int, port int) (*connection, error) {
-	if len(fds) < 3 || len(fds)%2 != 1 {
-		closeFDs(fds)
-		return nil, fmt.Errorf("coordinator handed over %d descriptors: %w", len(fds), coordinator.ErrProtocol)
-	}
-	seg, err := shm.Attach(os.NewFile(uintptr(fds[0]), "ipn-segment"))
+	h, err := wire.HandoffFromFDs(fds)
 	if err != nil {
-		closeFDs(fds[1:])
+		closeFDs(fds)
+		return nil, fmt.Errorf("coordinator: %w", err)
+	}
+	p, err := plane.Attach(h)
+	if err != nil {
 		return nil, err
 	}
-	c := &connection{seg: seg, net: ring.New(seg)}
-	ports := (len(fds) - 1) / 2
-	for p := 0; p < ports; p++ {
-		rx, err1 := ring.EventfdFromFD(fds[1+p])
-		tx, err2 := ring.EventfdFromFD(fds[1+ports+p])
-		if err1 != nil || err2 != nil {
-			c.close()
-			return nil, errors.Join(err1, err2)
-		}
-		c.rx, c.tx = append(c.rx, rx), append(c.tx, tx)
-		c.net.SetEventfds(p, rx, tx)
-	}
-	if c.port, err = c.net.Port(port); err != nil {
-		c.close()
+	c := &connection{plane: p}
+	if c.port, err = p.Net.Port(port); err != nil {
+		p.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *connection) close() {
-	for i := range c.rx {
-		c.rx[i].Close()
-		c.tx[i].Close()
-	}
-	c.seg.Close()
-}
+func (c *connection) close() { c.plane.Close() }
 
 // data returns the connection for a data-path call, holding ops.
 func (n *Node) data() (*connection, error) {
@@ -471,7 +453,7 @@ func (n *Node) SendContext(ctx context.Context, b []byte) error {
 	if d, ok := ctx.Deadline(); ok && (dl.IsZero() || d.Before(dl)) {
 		dl = d
 	}
-	stop := context.AfterFunc(ctx, func() { c.tx[c.port.ID()].Signal() })
+	stop := context.AfterFunc(ctx, func() { c.plane.Tx[c.port.ID()].Signal() })
 	defer stop()
 	for {
 		_, err := dispatch.Send(c.port, c.dispatch, b, 0, false, time.Time{})
@@ -482,7 +464,7 @@ func (n *Node) SendContext(ctx context.Context, b []byte) error {
 			return ctx.Err()
 		}
 		if !c.port.ArmWrite() {
-			if err := c.tx[c.port.ID()].Wait(dl); err != nil {
+			if err := c.plane.Tx[c.port.ID()].Wait(dl); err != nil {
 				return err
 			}
 		}
@@ -551,7 +533,7 @@ func (n *Node) recv(ctx context.Context, b []byte, keepOOB, wait bool) (int, boo
 		if d, ok := ctx.Deadline(); ok && (dl.IsZero() || d.Before(dl)) {
 			dl = d
 		}
-		stop := context.AfterFunc(ctx, func() { c.rx[c.port.ID()].Signal() })
+		stop := context.AfterFunc(ctx, func() { c.plane.Rx[c.port.ID()].Signal() })
 		defer stop()
 	}
 	for {
@@ -629,12 +611,11 @@ func (n *Node) Options() (Options, error) {
 	if n.ctl == nil || n.closed {
 		return Options{}, ErrNotConn
 	}
-	resp, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpOptions})
+	resp, _, err := call(n.ctl, &wire.Request{Op: wire.OpOptions})
 	if err != nil {
 		return Options{}, err
 	}
-	o := resp.Net.Opts
-	return Options{MTU: o.MTU, NumNodes: o.NumNodes, Pool: o.Pool, Lossless: o.Lossless, Mode: os.FileMode(o.Mode)}, nil
+	return resp.Net.Opts, nil
 }
 
 // ChangeNumNodes changes the network's number of ports at run time
@@ -649,7 +630,7 @@ func (n *Node) ChangeNumNodes(k int) error {
 	if !n.bound {
 		return fmt.Errorf("ipn: change the number of ports: node not bound: %w", syscall.EPERM)
 	}
-	if _, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpResize, NumNodes: k}); err != nil {
+	if _, _, err := call(n.ctl, &wire.Request{Op: wire.OpResize, NumNodes: k}); err != nil {
 		return fmt.Errorf("ipn: change the number of ports to %d: %w", k, err)
 	}
 	return nil
@@ -666,7 +647,7 @@ func (n *Node) SetPolicyOption(port int, name, value string) error {
 	if n.ctl == nil {
 		return ErrNotConn
 	}
-	_, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpPolicy, Port: port, OptName: name, OptValue: value, OptSet: true})
+	_, _, err := call(n.ctl, &wire.Request{Op: wire.OpPolicy, Port: port, OptName: name, OptValue: value, OptSet: true})
 	if err != nil {
 		return fmt.Errorf("ipn: policy option %s of port %d: %w", name, port, err)
 	}
@@ -683,7 +664,7 @@ func (n *Node) PolicyOption(port int, name string) (string, error) {
 	if n.ctl == nil {
 		return "", ErrNotConn
 	}
-	resp, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpPolicy, Port: port, OptName: name})
+	resp, _, err := call(n.ctl, &wire.Request{Op: wire.OpPolicy, Port: port, OptName: name})
 	if err != nil {
 		return "", fmt.Errorf("ipn: policy option %s of port %d: %w", name, port, err)
 	}
@@ -712,7 +693,7 @@ func (n *Node) Shutdown(how int) error {
 	default:
 		return fmt.Errorf("ipn: shutdown %d: %w", how, syscall.EINVAL)
 	}
-	resp, _, err := call(n.ctl, &coordinator.Request{Op: coordinator.OpRoles, Roles: keep})
+	resp, _, err := call(n.ctl, &wire.Request{Op: wire.OpRoles, Roles: keep})
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipn-project/ipn"
-	"github.com/ipn-project/ipn/coordinator"
 	"github.com/ipn-project/ipn/internal/fdpass"
 	"github.com/ipn-project/ipn/netdev"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // An attacker under another uid speaks the control protocol by hand to
@@ -47,7 +47,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		join := coordinator.Request{Op: coordinator.OpJoin, Connect: true, Path: path, Dev: dev, Ino: ino, Port: coordinator.AnyPort}
+		join := wire.Request{Op: wire.OpJoin, Connect: true, Path: path, Dev: dev, Ino: ino, Port: wire.AnyPort}
 		bind := join
 		bind.Connect, bind.Bind = false, true
 		both := join
@@ -58,27 +58,27 @@ func init() {
 		control.Path, control.Dev, control.Ino = open, 0, 0
 		for _, a := range []struct {
 			name string
-			req  coordinator.Request
+			req  wire.Request
 			fds  []int
 		}{
 			{"join-no-inode", noIno, nil},
 			{"join", join, nil},
 			{"bind", bind, nil},
 			{"bind-connect", both, nil},
-			{"create", coordinator.Request{Op: coordinator.OpCreate, Path: path, Dev: dev, Ino: ino, Policy: coordinator.PolicyHub}, nil},
-			{"stat", coordinator.Request{Op: coordinator.OpStat, Path: path, Dev: dev, Ino: ino}, nil},
-			{"destroy", coordinator.Request{Op: coordinator.OpDestroy, Path: path, Dev: dev, Ino: ino}, nil},
-			{"takeover", coordinator.Request{Op: coordinator.OpTakeover, Connect: true, Path: path, Dev: dev, Ino: ino, Iface: iface, Port: coordinator.AnyPort}, nil},
-			{"persist", coordinator.Request{Op: coordinator.OpPersist, Iface: iface}, nil},
+			{"create", wire.Request{Op: wire.OpCreate, Path: path, Dev: dev, Ino: ino, Policy: ipn.Hub}, nil},
+			{"stat", wire.Request{Op: wire.OpStat, Path: path, Dev: dev, Ino: ino}, nil},
+			{"destroy", wire.Request{Op: wire.OpDestroy, Path: path, Dev: dev, Ino: ino}, nil},
+			{"takeover", wire.Request{Op: wire.OpTakeover, Connect: true, Path: path, Dev: dev, Ino: ino, Iface: iface, Port: wire.AnyPort}, nil},
+			{"persist", wire.Request{Op: wire.OpPersist, Iface: iface}, nil},
 			{"join-other-file", join, []int{other}},
 			{"join-other-file-no-inode", noIno, []int{other}},
 			{"join-two-files", noIno, []int{other, own}},
-			{"roles", coordinator.Request{Op: coordinator.OpRoles, Path: path}, nil},
-			{"options", coordinator.Request{Op: coordinator.OpOptions, Path: path}, nil},
-			{"resize", coordinator.Request{Op: coordinator.OpResize, Path: path, NumNodes: 8}, nil},
-			{"policy", coordinator.Request{Op: coordinator.OpPolicy, Path: path, OptName: "x", OptValue: "y", OptSet: true}, nil},
-			{"iface", coordinator.Request{Op: coordinator.OpIface, Path: path}, []int{other}},
-			{"list", coordinator.Request{Op: coordinator.OpList}, nil},
+			{"roles", wire.Request{Op: wire.OpRoles, Path: path}, nil},
+			{"options", wire.Request{Op: wire.OpOptions, Path: path}, nil},
+			{"resize", wire.Request{Op: wire.OpResize, Path: path, NumNodes: 8}, nil},
+			{"policy", wire.Request{Op: wire.OpPolicy, Path: path, OptName: "x", OptValue: "y", OptSet: true}, nil},
+			{"iface", wire.Request{Op: wire.OpIface, Path: path}, []int{other}},
+			{"list", wire.Request{Op: wire.OpList}, nil},
 			{"control-join", control, []int{own}},
 		} {
 			resp, got, err := rawCall(a.req, a.fds)
@@ -113,27 +113,27 @@ func init() {
 
 // rawCall sends req with the descriptors fds on a connection of its own
 // and returns the answer and the descriptors that came with it.
-func rawCall(req coordinator.Request, fds []int) (*coordinator.Response, []int, error) {
-	sock := coordinator.DefaultSocket()
+func rawCall(req wire.Request, fds []int) (*wire.Response, []int, error) {
+	sock := wire.DefaultSocket()
 	c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: sock, Net: "unixpacket"})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	b, err := coordinator.EncodeRequest(&req)
+	b, err := wire.EncodeRequest(&req)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := fdpass.Send(c, b, fds...); err != nil {
 		return nil, nil, err
 	}
-	buf := make([]byte, coordinator.MaxMessage)
+	buf := make([]byte, wire.MaxMessage)
 	k, got, err := fdpass.Recv(c, buf)
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := coordinator.DecodeResponse(buf[:k])
+	resp, err := wire.DecodeResponse(buf[:k])
 	return resp, got, err
 }
 
