@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"github.com/ipn-project/ipn/wire"
 	"os"
 	"strconv"
 	"syscall"
@@ -43,28 +44,28 @@ type pumpRun struct {
 	done   chan struct{} // closed when both ways have stopped
 }
 
-func (f *iface) info() *IfaceInfo {
-	return &IfaceInfo{Kind: f.kind, Name: f.name, Index: f.index, Path: f.net.path, Port: f.port,
+func (f *iface) info() *wire.IfaceInfo {
+	return &wire.IfaceInfo{Kind: f.kind, Name: f.name, Index: f.index, Path: f.net.path, Port: f.port,
 		Persist: f.persist, Pumped: f.pump != nil}
 }
 
 // attachIface takes the descriptor of the interface a connected node
 // joined with: the node controls it; the coordinator keeps a copy.
-func (m *node) attachIface(req *Request, in []int) (*Response, error) {
+func (m *member) attachIface(req *wire.Request, in []int) (*wire.Response, error) {
 	if len(in) != 1 {
 		closeFDs(in)
-		return nil, fmt.Errorf("%w: an iface request carries one descriptor, not %d", ErrProtocol, len(in))
+		return nil, fmt.Errorf("%w: an iface request carries one descriptor, not %d", wire.ErrProtocol, len(in))
 	}
 	fd := in[0]
+	n := m.net
+	if n == nil || m.port < 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("interface: node not connected: %w", syscall.ENOTCONN)
+	}
 	kind, name, index, err := netdev.Identify(fd)
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
-	}
-	n := m.net
-	if n == nil || m.port < 0 {
-		unix.Close(fd)
-		return nil, fmt.Errorf("interface %s: node not connected: %w", name, syscall.ENOTCONN)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -84,7 +85,7 @@ func (m *node) attachIface(req *Request, in []int) (*Response, error) {
 	s.mu.Unlock()
 	m.iface = f
 	s.log.Info("interface node", "path", n.path, "port", m.port, "kind", kind, "name", name, "persist", req.Persist)
-	return &Response{Iface: f.info()}, nil
+	return &wire.Response{Iface: f.info()}, nil
 }
 
 // findIface returns the interface node called key, or with index key.
@@ -106,7 +107,7 @@ func (s *Server) findIface(key string) (*iface, error) {
 
 // mayControl says whether m may take over or change f: root, or whoever
 // handed it over.
-func (m *node) mayControl(f *iface) error {
+func (m *member) mayControl(f *iface) error {
 	if m.creds.UID == 0 || m.creds.UID == f.owner.UID {
 		return nil
 	}
@@ -116,8 +117,8 @@ func (m *node) mayControl(f *iface) error {
 // takeover connects m to the network of a persistent interface that no
 // process controls, on the interface's port, as its controller; the
 // interface's descriptor goes with the network's, last.
-func (m *node) takeover(req *Request) (*Response, []int, error) {
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+func (m *member) takeover(req *wire.Request, in []int) (*wire.Response, []int, error) {
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -154,7 +155,7 @@ func (m *node) takeover(req *Request) (*Response, []int, error) {
 	if err := n.stopPump(f); err != nil {
 		return nil, nil, err
 	}
-	resp := &Response{}
+	resp := &wire.Response{}
 	fds, err := n.connectAt(m, f.port, roles, req, resp)
 	if err != nil {
 		n.release(f)
@@ -172,12 +173,9 @@ func (m *node) takeover(req *Request) (*Response, []int, error) {
 // setPersist sets or clears an interface node's persistence (D3).
 // Clearing it while no process controls the interface removes the node,
 // and ends the network if it was the last.
-func (m *node) setPersist(req *Request) (*Response, error) {
+func (m *member) setPersist(req *wire.Request) (*wire.Response, error) {
 	f, err := m.srv.findIface(req.Iface)
 	if err != nil {
-		return nil, err
-	}
-	if err := m.mayControl(f); err != nil {
 		return nil, err
 	}
 	n := f.net
@@ -185,6 +183,16 @@ func (m *node) setPersist(req *Request) (*Response, error) {
 	if f.gone {
 		n.mu.Unlock()
 		return nil, fmt.Errorf("interface %s is no longer a node: %w", f.name, syscall.ENODEV)
+	}
+	// The request names no path: the coordinator checks that the caller
+	// may still reach the interface's network as it would walk to it.
+	if !n.reachable(m.creds) {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("interface %s is a node of a network uid %d may not reach: %w", f.name, m.creds.UID, syscall.EACCES)
+	}
+	if err := m.mayControl(f); err != nil {
+		n.mu.Unlock()
+		return nil, err
 	}
 	f.persist = req.Persist
 	info := f.info()
@@ -204,7 +212,7 @@ func (m *node) setPersist(req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Response{Iface: info}, nil
+	return &wire.Response{Iface: info}, nil
 }
 
 // orphan handles an interface whose controller left the port it held:
@@ -219,7 +227,7 @@ func (n *network) orphan(f *iface, free bool) {
 	p := f.port
 	if !free {
 		var err error
-		if p, err = n.newPort(AnyPort); err != nil {
+		if p, err = n.newPort(wire.AnyPort); err != nil {
 			n.srv.log.Error("persistent interface lost its port", "name", f.name, "err", err)
 			n.release(f)
 			return
@@ -269,23 +277,22 @@ func (n *network) startPump(f *iface, p int) error {
 	}
 	// The pump dispatches outside n.mu, so it sees the network's capacity,
 	// not its current number of ports, as members do.
-	capacity := n.ring.Geometry().Ports - 1
-	pp := &pumpPort{port: port, dispatch: dispatch.Func(n.pol, dispatch.NetOf(n.ring, func() int { return capacity }))}
-	ctx, cancel := context.WithCancel(context.Background())
+	pp := &pumpPort{port: port, dispatch: dispatch.SenderFunc(n.pol, n.ring)}
+	ctx, cancel := context.WithCancel(n.srv.ctx)
 	run := &pumpRun{cancel: cancel, done: make(chan struct{})}
 	f.port, f.pump = p, run
-	n.ports[p] = &node{srv: n.srv, creds: self, net: n, port: p, roles: shm.RoleRead | shm.RoleWrite,
+	n.ports[p] = &member{srv: n.srv, creds: self, net: n, port: p, roles: shm.RoleRead | shm.RoleWrite,
 		descr: f.kind + " " + f.name + " (pumped by ipnd)", iface: f}
 	n.notify()
 	n.srv.log.Info("pumping persistent interface", "path", n.path, "port", p, "name", f.name)
 	mtu := n.opts.MTU
-	go func() {
+	n.srv.start("pump", func() {
 		err := netdev.Pump(ctx, dev, pp, mtu)
 		close(run.done)
 		if ctx.Err() == nil {
 			n.pumpEnded(f, run, err)
 		}
-	}()
+	})
 	return nil
 }
 

@@ -3,9 +3,11 @@ package coordinator
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/ipn-project/ipn/wire"
 	"math/bits"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,16 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipn-project/ipn/dispatch"
-	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
-)
-
-// Policies. Only the hub exists yet; the switch and the layer-3 switch come
-// with package dispatch.
-const (
-	PolicyAny = 0
-	PolicyHub = 1
 )
 
 // noticePort is the coordinator's own port in every network, the last;
@@ -36,9 +31,6 @@ const (
 // segSeq numbers the segments this coordinator creates.
 var segSeq atomic.Uint64
 
-// MaxDescr is the longest node description (IPN_DESCRLEN).
-const MaxDescr = 128
-
 // reclaimWait bounds one reclaim of a departed member's port.
 const reclaimWait = 10 * time.Second
 
@@ -50,53 +42,81 @@ type network struct {
 	inode int // O_PATH descriptor of the network's file, held until end
 	path  string
 
-	policy     int
+	policy     wire.Policy
 	pol        dispatch.Policy
 	dnet       dispatch.Net
-	opts       NetOptions
+	opts       wire.Options
 	persistent bool
 
-	data   member.Data
+	data   *plane.Plane
 	ring   *ring.Network
 	notice *ring.Port // the coordinator's own port, for OOB notices
 	users  int        // ports members may take: 0..users-1
 
-	ports       []*node // by port; nil when free
-	bound       map[*node]bool
+	ports       []*member // by port; nil when free
+	bound       map[*member]bool
 	ended       bool
 	noticeDrops int
 }
 
-// fds lists the descriptors a connected member gets.
-func (n *network) fds() []int {
-	fds := []int{int(n.data.Seg.File().Fd())}
-	for _, e := range n.data.Rx {
-		fds = append(fds, e.FD())
+// handoff fills resp with what the member m on port p gets of the ports in
+// only (its own always): the descriptors of the memory objects and
+// eventfds its roles need, and their description. n.mu must be held.
+func (n *network) handoff(m *member, p int, only uint64, resp *wire.Response) ([]int, error) {
+	h, done, err := n.data.Handoff(p, only)
+	if err != nil {
+		return nil, err
 	}
-	for _, e := range n.data.Tx {
-		fds = append(fds, e.FD())
-	}
-	return fds
+	m.sent = done
+	resp.Handover, resp.NumFDs = &h.Grant, len(h.FDs)
+	return h.FDs, nil
 }
 
-func (m *node) create(req *Request) (*Response, error) {
+// fetch answers a member's request for the objects of ports that appeared
+// after it joined (package ring asks when the network generation moves).
+func (m *member) fetch(req *wire.Request) (*wire.Response, []int, error) {
+	n := m.net
+	if n == nil {
+		return nil, nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if m.port < 0 || n.ended {
+		return nil, nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
+	}
+	resp := &wire.Response{Port: m.port, Roles: m.roles}
+	fds, err := n.handoff(m, m.port, req.Ports, resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, fds, nil
+}
+
+func (m *member) create(req *wire.Request, in []int) (*wire.Response, error) {
 	s := m.srv
 	if m.net != nil {
 		return nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
 	}
-	if req.Policy == PolicyAny {
+	if req.Policy == dispatch.Any {
 		return nil, fmt.Errorf("a network cannot be created with policy ANY: %w", syscall.EPROTONOSUPPORT)
 	}
-	pol, err := dispatch.Lookup(req.Policy)
+	pol, err := dispatch.Lookup(int(req.Policy))
 	if err != nil {
 		return nil, fmt.Errorf("policy %d is not available: %w", req.Policy, err)
 	}
 	if !filepath.IsAbs(req.Path) {
 		return nil, fmt.Errorf("network path %q is not absolute: %w", req.Path, syscall.EINVAL)
 	}
+	caller, err := callerFile(req, in)
+	if err != nil {
+		return nil, err
+	}
 	// Hold the inode for the network's life: its number is the network's
 	// key, and a file system may give the number of a removed inode to a
 	// new file; an open descriptor keeps the inode, and so the number.
+	// The coordinator opens the path itself only to learn that it names
+	// the inode the caller showed it (so messages and the removal at the
+	// end name the right file).
 	inode, err := unix.Open(req.Path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
@@ -111,7 +131,7 @@ func (m *node) create(req *Request) (*Response, error) {
 	if err := unix.Fstat(inode, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != req.Dev || st.Ino != req.Ino {
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != caller.Dev || st.Ino != caller.Ino {
 		return nil, fmt.Errorf("%s is not the socket the caller created: %w", req.Path, syscall.EINVAL)
 	}
 	if st.Uid != m.creds.UID && m.creds.UID != 0 {
@@ -144,14 +164,15 @@ func (m *node) create(req *Request) (*Response, error) {
 		return nil, fmt.Errorf("%s: %w", req.Path, syscall.EADDRINUSE)
 	}
 	name := fmt.Sprintf("%s%d-%d-%d-%d", segPrefix, os.Getpid(), st.Dev, st.Ino, segSeq.Add(1))
-	rn, data, err := newData(s.segDir, name, g)
+	data, err := plane.Create(name, g)
 	if err != nil {
 		return nil, err
 	}
+	rn := data.Net
 	n := &network{
 		srv: s, key: key, inode: inode, path: req.Path, policy: req.Policy, pol: pol, opts: o,
 		persistent: req.Persist, data: data, ring: rn, users: o.NumNodes,
-		ports: make([]*node, shm.MaxPorts-1), bound: map[*node]bool{},
+		ports: make([]*member, shm.MaxPorts-1), bound: map[*member]bool{},
 	}
 	if err := rn.OpenPort(noticePort, os.Getpid(), shm.RoleWrite); err != nil {
 		data.Close()
@@ -173,21 +194,14 @@ func (m *node) create(req *Request) (*Response, error) {
 	n.mu.Unlock()
 	s.log.Info("network created", "path", req.Path, "policy", req.Policy, "nodes", o.NumNodes,
 		"mtu", o.MTU, "pool", o.Pool, "lossless", o.Lossless, "uid", m.creds.UID)
-	return &Response{Net: &info}, nil
+	return &wire.Response{Net: &info}, nil
 }
 
-func newData(dir, name string, g shm.Geometry) (*ring.Network, member.Data, error) {
-	if dir == shm.Dir {
-		return member.NewData(name, g)
-	}
-	return member.NewDataIn(dir, name, g)
-}
-
-func (m *node) join(req *Request) (*Response, []int, error) {
+func (m *member) join(req *wire.Request, in []int) (*wire.Response, []int, error) {
 	if !req.Bind && !req.Connect {
 		return nil, nil, fmt.Errorf("join asks for neither bind nor connect: %w", syscall.EINVAL)
 	}
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -199,11 +213,11 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 	if m.net != nil && m.net != n {
 		return nil, nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
 	}
-	if req.Policy != PolicyAny && req.Policy != n.policy {
+	if req.Policy != dispatch.Any && req.Policy != n.policy {
 		return nil, nil, fmt.Errorf("network %s has policy %d, node asked for %d: %w", req.Path, n.policy, req.Policy, syscall.EPROTO)
 	}
-	if len(req.Descr) > MaxDescr {
-		return nil, nil, fmt.Errorf("description of %d bytes, at most %d: %w", len(req.Descr), MaxDescr, syscall.EINVAL)
+	if len(req.Descr) > wire.MaxDescr {
+		return nil, nil, fmt.Errorf("description of %d bytes, at most %d: %w", len(req.Descr), wire.MaxDescr, syscall.EINVAL)
 	}
 	if req.Connect && m.port >= 0 {
 		return nil, nil, fmt.Errorf("node already connected: %w", syscall.EISCONN)
@@ -219,7 +233,7 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 			return nil, nil, err
 		}
 	}
-	resp := &Response{Port: -1}
+	resp := &wire.Response{Port: -1}
 	var fds []int
 	if req.Connect {
 		p, err := n.newPort(req.Port)
@@ -245,7 +259,7 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 
 // connectRoles is what m may do on the network whose file is st: receive
 // if it may read it, send if it may write it (N4).
-func connectRoles(m *node, st *unix.Stat_t, path string) (uint32, error) {
+func connectRoles(m *member, st *unix.Stat_t, path string) (uint32, error) {
 	var roles uint32
 	if Check(m.creds, st, AccessRead) == nil {
 		roles |= shm.RoleRead
@@ -261,22 +275,20 @@ func connectRoles(m *node, st *unix.Stat_t, path string) (uint32, error) {
 
 // connectAt connects m on port p, free, and fills resp; it returns the
 // descriptors m gets. n.mu must be held.
-func (n *network) connectAt(m *node, p int, roles uint32, req *Request, resp *Response) ([]int, error) {
+func (n *network) connectAt(m *member, p int, roles uint32, req *wire.Request, resp *wire.Response) ([]int, error) {
 	if err := n.ring.OpenPort(p, m.creds.PID, roles); err != nil {
 		return nil, err
 	}
 	n.ports[p] = m
 	m.port, m.roles, m.descr, m.wantOOB = p, roles, req.Descr, req.WantOOB
 	resp.Port, resp.Roles = p, roles
-	fds := n.fds()
-	resp.NumFDs = len(fds)
-	return fds, nil
+	return n.handoff(m, p, ^uint64(0), resp)
 }
 
 // newPort picks the port for a connecting node through the policy's
 // new-port hook.
 func (n *network) newPort(want int) (int, error) {
-	if want != AnyPort && (want < 0 || want >= n.users) {
+	if want != wire.AnyPort && (want < 0 || want >= n.users) {
 		return 0, fmt.Errorf("port %d out of range 0..%d: %w", want, n.users-1, syscall.EADDRNOTAVAIL)
 	}
 	var free uint64
@@ -295,7 +307,7 @@ func (n *network) newPort(want int) (int, error) {
 	return p, nil
 }
 
-func (m *node) setRoles(req *Request) (*Response, error) {
+func (m *member) setRoles(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
@@ -308,13 +320,13 @@ func (m *node) setRoles(req *Request) (*Response, error) {
 	m.roles &= req.Roles
 	n.ring.SetRoles(m.port, m.roles)
 	n.notify()
-	return &Response{Port: m.port, Roles: m.roles}, nil
+	return &wire.Response{Port: m.port, Roles: m.roles}, nil
 }
 
 // resize changes the number of ports (IPN_SO_CHANGE_NUMNODES): a managing
 // (bound) node may grow it up to the network's capacity or shrink it down
 // to its highest port in use.
-func (m *node) resize(req *Request) (*Response, error) {
+func (m *member) resize(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil || !m.bound {
 		return nil, fmt.Errorf("only a bound node may change the number of ports: %w", syscall.EPERM)
@@ -334,12 +346,12 @@ func (m *node) resize(req *Request) (*Response, error) {
 	n.opts.NumNodes = k
 	n.srv.log.Info("network resized", "path", n.path, "nodes", k)
 	info := n.info()
-	return &Response{Net: &info}, nil
+	return &wire.Response{Net: &info}, nil
 }
 
 // policyOption sets (bound nodes only: IPN's setsockopt of a managing
 // socket) or reads an option of the network's policy for a port.
-func (m *node) policyOption(req *Request) (*Response, error) {
+func (m *member) policyOption(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
@@ -361,16 +373,16 @@ func (m *node) policyOption(req *Request) (*Response, error) {
 			return nil, err
 		}
 		n.srv.log.Info("policy option", "path", n.path, "port", req.Port, "name", req.OptName, "value", req.OptValue)
-		return &Response{}, nil
+		return &wire.Response{}, nil
 	}
 	v, err := o.Option(n.dnet, req.Port, req.OptName)
 	if err != nil {
 		return nil, err
 	}
-	return &Response{OptValue: string(v)}, nil
+	return &wire.Response{OptValue: string(v)}, nil
 }
 
-func (m *node) options() (*Response, error) {
+func (m *member) options() (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
@@ -378,12 +390,12 @@ func (m *node) options() (*Response, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	info := n.info()
-	return &Response{Net: &info, Port: m.port, Roles: m.roles}, nil
+	return &wire.Response{Net: &info, Port: m.port, Roles: m.roles}, nil
 }
 
 // leave releases everything the member held, after it closed its control
 // connection or died.
-func (m *node) leave() {
+func (m *member) leave() {
 	n := m.net
 	if n == nil {
 		return
@@ -397,14 +409,16 @@ func (m *node) leave() {
 	n.mu.Lock()
 	if m.port >= 0 {
 		ctx, cancel := waitCtx()
-		_, err := n.ring.Reclaim(ctx, m.port, 0)
+		freed, err := n.ring.Reclaim(ctx, m.port, 0)
 		cancel()
+		n.srv.counters.reclaimed(freed, err)
 		if err != nil {
 			// A live member stopped inside a step: keep the port
 			// reserved, so nothing reuses what it may still hold, and
 			// try again later.
 			n.srv.log.Error("reclaim", "path", n.path, "port", m.port, "err", err)
-			go n.retryReclaim(m.port, m)
+			p := m.port
+			n.srv.start("reclaim", func() { n.retryReclaim(p, m) })
 		} else {
 			n.ports[m.port] = nil
 		}
@@ -425,18 +439,26 @@ func (m *node) leave() {
 }
 
 // retryReclaim reclaims port p, held by the departed member m, until it
-// succeeds or the network ends, then frees the port.
-func (n *network) retryReclaim(p int, m *node) {
+// succeeds, the network ends or the coordinator closes, then frees the
+// port.
+func (n *network) retryReclaim(p int, m *member) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
-		time.Sleep(time.Second)
+		select {
+		case <-tick.C:
+		case <-n.srv.ctx.Done():
+			return
+		}
 		n.mu.Lock()
 		if n.ended {
 			n.mu.Unlock()
 			return
 		}
 		ctx, cancel := waitCtx()
-		_, err := n.ring.Reclaim(ctx, p, 0)
+		freed, err := n.ring.Reclaim(ctx, p, 0)
 		cancel()
+		n.srv.counters.reclaimed(freed, err)
 		if err == nil {
 			if n.ports[p] == m {
 				n.ports[p] = nil
@@ -450,6 +472,18 @@ func (n *network) retryReclaim(p int, m *node) {
 		}
 		n.mu.Unlock()
 	}
+}
+
+// reachable reports whether c may reach the network's file where it now
+// lies (see mayReach): the path of the coordinator's own descriptor of
+// it, which follows renames and has no symbolic links. n.mu must be held
+// and n not ended.
+func (n *network) reachable(c Creds) bool {
+	if c.UID == 0 {
+		return true
+	}
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(n.inode))
+	return err == nil && mayReach(c, p)
 }
 
 // nodes counts the bound or connected members.
@@ -524,71 +558,71 @@ func (n *network) notify() {
 }
 
 // info describes the network. n.mu must be held.
-func (n *network) info() NetInfo {
+func (n *network) info() wire.NetInfo {
 	inUse := 0
 	for _, o := range n.ports {
 		if o != nil {
 			inUse++
 		}
 	}
-	return NetInfo{
+	return wire.NetInfo{
 		Path: n.path, Policy: n.policy, Opts: n.opts, Persistent: n.persistent,
-		Ports: inUse, Bound: len(n.bound),
+		Ports: inUse, Bound: len(n.bound), PoolInUse: n.ring.InUse(),
 		Readers: bits.OnesCount64(n.ring.Readers() & userMask),
 		Writers: bits.OnesCount64(n.ring.Writers() & userMask),
 	}
 }
 
-func (s *Server) list() *Response {
-	s.mu.Lock()
-	nets := make([]*network, 0, len(s.nets))
-	for _, n := range s.nets {
-		nets = append(nets, n)
-	}
-	s.mu.Unlock()
-	resp := &Response{Nets: []NetInfo{}}
-	for _, n := range nets {
-		n.mu.Lock()
-		if !n.ended {
+// list describes the networks c may reach (see mayReach): a network in a
+// directory c may not search is not named to it.
+func (s *Server) list(c Creds) *wire.Response {
+	resp := &wire.Response{Nets: []wire.NetInfo{}}
+	s.eachNet(func(n *network) {
+		if n.reachable(c) {
 			resp.Nets = append(resp.Nets, n.info())
 		}
-		n.mu.Unlock()
-	}
+	})
 	return resp
 }
 
-func (s *Server) stat(req *Request) (*Response, error) {
-	n, _, err := s.lookup(req.Path, req.Dev, req.Ino)
+func (s *Server) stat(req *wire.Request, in []int) (*wire.Response, error) {
+	n, _, err := s.lookup(req, in)
 	if err != nil {
 		return nil, err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	info := n.info()
-	resp := &Response{Net: &info, Ports: []PortInfo{}}
+	resp := &wire.Response{Net: &info, Ports: n.portInfos()}
 	if d, ok := n.pol.(dispatch.Describer); ok {
 		resp.PolicyInfo = d.Describe(n.dnet)
 	}
+	return resp, nil
+}
+
+// portInfos describes every port in use. The caller holds n.mu.
+func (n *network) portInfos() []wire.PortInfo {
+	ports := []wire.PortInfo{}
 	for p, o := range n.ports {
 		if o == nil {
 			continue
 		}
 		st := n.ring.Stats(p)
-		resp.Ports = append(resp.Ports, PortInfo{
+		ports = append(ports, wire.PortInfo{
 			Port: p, Descr: o.descr, PID: o.creds.PID, UID: o.creds.UID,
 			Read: o.roles&shm.RoleRead != 0, Write: o.roles&shm.RoleWrite != 0,
 			Sent: st.Sent, SentBytes: st.SentBytes, Received: st.Received, ReceivedBytes: st.ReceivedBytes,
-			Dropped: st.Drops, Blocked: st.Blocked, Queued: st.Queued,
+			Dropped: st.Drops, Blocked: st.Blocked, HopDrops: st.HopDrops, Queued: st.Queued,
 		})
 		if o.iface != nil {
-			resp.Ports[len(resp.Ports)-1].Iface = o.iface.info()
+			ports[len(ports)-1].Iface = o.iface.info()
 		}
 	}
-	return resp, nil
+	return ports
 }
 
-func (m *node) destroy(req *Request) (*Response, error) {
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+func (m *member) destroy(req *wire.Request, in []int) (*wire.Response, error) {
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, err
 	}
@@ -602,5 +636,5 @@ func (m *node) destroy(req *Request) (*Response, error) {
 	if last {
 		m.srv.endNet(n)
 	}
-	return &Response{}, nil
+	return &wire.Response{}, nil
 }

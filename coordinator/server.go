@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ipn-project/ipn/wire"
 	"log/slog"
 	"net"
 	"os"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/ipn-project/ipn/internal/fdpass"
 	"github.com/ipn-project/ipn/internal/unixsock"
-	"github.com/ipn-project/ipn/shm"
 )
 
 // Server is the coordinator: it keeps the registry of networks and serves
@@ -30,11 +30,16 @@ type Server struct {
 	mu    sync.Mutex
 	nets  map[netKey]*network
 	ln    *net.UnixListener
-	conns map[*node]struct{}
-	wg    sync.WaitGroup
+	conns map[*member]struct{}
+	wg    sync.WaitGroup // every long-lived goroutine (goroutines.go)
+	// ctx ends when Close begins: pumps and reclaims stop on it.
+	ctx  context.Context
+	stop context.CancelFunc
 	// ifaces are the interface nodes by name. Lock order: a network's mu,
 	// then mu.
 	ifaces map[string]*iface
+
+	counters counters // for Snapshot
 }
 
 // netKey names a network by its socket inode.
@@ -47,10 +52,11 @@ func NewServer(log *slog.Logger, segDir string) *Server {
 		log = slog.Default()
 	}
 	if segDir == "" {
-		segDir = shm.Dir
+		segDir = legacySegDir
 	}
-	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*node]struct{}{},
-		ifaces: map[string]*iface{}}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*member]struct{}{},
+		ifaces: map[string]*iface{}, ctx: ctx, stop: stop}
 }
 
 // segPrefix names this coordinator's segments: ipnd-<pid>-<dev>-<ino>, so a
@@ -82,10 +88,14 @@ func (s *Server) Listen(path string, mode os.FileMode) error {
 	s.ln = ln
 	s.mu.Unlock()
 	s.log.Info("coordinator listening", "socket", path)
-	s.wg.Add(1)
-	go s.acceptLoop(ln)
+	s.start("accept", func() { s.acceptLoop(ln) })
 	return nil
 }
+
+// legacySegDir is where coordinators of layout version 1 made segment
+// files; networks are memfds now, but a stale file of an older coordinator
+// is still swept.
+const legacySegDir = "/dev/shm"
 
 // sweep removes segments left by coordinators that are no longer running.
 func (s *Server) sweep() {
@@ -109,7 +119,6 @@ func (s *Server) sweep() {
 }
 
 func (s *Server) acceptLoop(ln *net.UnixListener) {
-	defer s.wg.Done()
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -118,12 +127,11 @@ func (s *Server) acceptLoop(ln *net.UnixListener) {
 			}
 			return
 		}
-		m := &node{srv: s, conn: c, port: -1}
+		m := &member{srv: s, conn: c, port: -1}
 		s.mu.Lock()
 		s.conns[m] = struct{}{}
 		s.mu.Unlock()
-		s.wg.Add(1)
-		go m.serve()
+		s.start("serve", m.serve)
 	}
 }
 
@@ -139,6 +147,7 @@ func (s *Server) Close() error {
 	if ln != nil {
 		ln.Close()
 	}
+	s.stop()
 	s.wg.Wait()
 	s.mu.Lock()
 	nets := s.nets
@@ -150,8 +159,9 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// node is one control connection: one IPN node.
-type node struct {
+// member is the coordinator's side of one control connection: one IPN
+// node (ipn.Node) as the coordinator knows it, or an interface node it pumps.
+type member struct {
 	srv   *Server
 	conn  *net.UnixConn
 	creds Creds
@@ -164,11 +174,13 @@ type node struct {
 	descr   string
 	wantOOB bool
 	iface   *iface // the interface node this member controls, if any
+	// sent closes the descriptors opened for the response being sent
+	// (read-only ones of memory objects); only serve's goroutine uses it.
+	sent func()
 }
 
-func (m *node) serve() {
+func (m *member) serve() {
 	s := m.srv
-	defer s.wg.Done()
 	defer func() {
 		m.leave()
 		m.conn.Close()
@@ -182,7 +194,7 @@ func (m *node) serve() {
 		return
 	}
 	m.creds = creds
-	buf := make([]byte, MaxMessage)
+	buf := make([]byte, wire.MaxMessage)
 	for {
 		n, in, err := fdpass.Recv(m.conn, buf)
 		if errors.Is(err, fdpass.ErrTruncated) {
@@ -191,25 +203,30 @@ func (m *node) serve() {
 		if err != nil || n == 0 {
 			return
 		}
-		var resp *Response
+		var resp *wire.Response
 		var fds []int
 		if n < 0 {
-			resp = errResponse(fmt.Errorf("%w: message longer than %d bytes", ErrProtocol, MaxMessage))
-		} else if req, err := DecodeRequest(buf[:n]); err != nil {
+			resp = wire.ErrorResponse(fmt.Errorf("%w: message longer than %d bytes", wire.ErrProtocol, wire.MaxMessage))
+		} else if req, err := wire.DecodeRequest(buf[:n]); err != nil {
 			closeFDs(in)
-			resp = errResponse(err)
+			resp = wire.ErrorResponse(err)
 		} else {
 			resp, fds = m.handle(req, in)
 		}
-		b, err := EncodeResponse(resp)
+		b, err := wire.EncodeResponse(resp)
 		if err != nil { // too large: say so rather than drop the member
 			s.log.Error("encode response", "err", err)
 			fds = nil // the network's own descriptors: not ours to close
-			if b, err = EncodeResponse(errResponse(fmt.Errorf("response too large: %w", syscall.EMSGSIZE))); err != nil {
+			if b, err = wire.EncodeResponse(wire.ErrorResponse(fmt.Errorf("response too large: %w", syscall.EMSGSIZE))); err != nil {
 				return
 			}
 		}
-		if err := fdpass.Send(m.conn, b, fds...); err != nil {
+		err = fdpass.Send(m.conn, b, fds...)
+		if m.sent != nil {
+			m.sent()
+			m.sent = nil
+		}
+		if err != nil {
 			return
 		}
 	}
@@ -221,84 +238,97 @@ func closeFDs(fds []int) {
 	}
 }
 
-// maxErrorText bounds an error message in a response, which may quote a
-// path of any length, so that the response always fits in a message.
-const maxErrorText = 1024
-
-func errResponse(err error) *Response {
-	msg := err.Error()
-	if len(msg) > maxErrorText {
-		msg = msg[:maxErrorText-3] + "..."
-	}
-	r := &Response{Error: msg, Errno: int(syscall.EIO)}
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		r.Errno = int(e)
-	}
-	return r
-}
-
 // handle answers one request. in are the descriptors that came with it:
-// the op that takes them owns them, and the rest are closed here.
-func (m *node) handle(req *Request, in []int) (*Response, []int) {
-	var resp *Response
+// an iface request hands its one over; for the others they are closed here
+// once the request is answered (the one of a network's file included: see
+// lookup).
+func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
+	var resp *wire.Response
 	var fds []int
 	var err error
-	if req.Op != OpIface {
-		closeFDs(in)
+	if req.Op != wire.OpIface {
+		defer closeFDs(in)
 	}
 	switch req.Op {
-	case OpCreate:
-		resp, err = m.create(req)
-	case OpJoin:
-		resp, fds, err = m.join(req)
-	case OpRoles:
+	case wire.OpCreate:
+		resp, err = m.create(req, in)
+	case wire.OpJoin:
+		resp, fds, err = m.join(req, in)
+	case wire.OpRoles:
 		resp, err = m.setRoles(req)
-	case OpList:
-		resp = m.srv.list()
-	case OpStat:
-		resp, err = m.srv.stat(req)
-	case OpDestroy:
-		resp, err = m.destroy(req)
-	case OpOptions:
+	case wire.OpList:
+		resp = m.srv.list(m.creds)
+	case wire.OpStat:
+		resp, err = m.srv.stat(req, in)
+	case wire.OpDestroy:
+		resp, err = m.destroy(req, in)
+	case wire.OpOptions:
 		resp, err = m.options()
-	case OpResize:
+	case wire.OpResize:
 		resp, err = m.resize(req)
-	case OpPolicy:
+	case wire.OpPolicy:
 		resp, err = m.policyOption(req)
-	case OpIface:
+	case wire.OpIface:
 		resp, err = m.attachIface(req, in)
-	case OpTakeover:
-		resp, fds, err = m.takeover(req)
-	case OpPersist:
+	case wire.OpTakeover:
+		resp, fds, err = m.takeover(req, in)
+	case wire.OpPersist:
 		resp, err = m.setPersist(req)
+	case wire.OpFetch:
+		resp, fds, err = m.fetch(req)
 	default:
-		err = fmt.Errorf("%w: unknown op %q", ErrProtocol, req.Op)
+		err = fmt.Errorf("%w: unknown op %q", wire.ErrProtocol, req.Op)
 	}
 	if err != nil {
+		if m.sent != nil {
+			m.sent()
+			m.sent = nil
+		}
+		m.srv.counters.requestErrors.Add(1)
 		m.srv.log.Debug("request refused", "op", req.Op, "path", req.Path, "pid", m.creds.PID, "err", err)
-		return errResponse(err), nil
+		return wire.ErrorResponse(err), nil
 	}
 	return resp, fds
 }
 
-// lookup finds the network whose socket inode is at path, checking that
-// the inode is the one the member saw.
-func (s *Server) lookup(path string, dev, ino uint64) (*network, *unix.Stat_t, error) {
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+// callerFile returns what the caller's descriptor of the file a request
+// names says of it. A request that names a network by its path carries,
+// with SCM_RIGHTS, one descriptor of that file, opened by the caller (with
+// O_PATH: no permission on the file itself is needed). The kernel walked
+// the path with the caller's own rights to open it, so the descriptor
+// shows that the caller may reach the file; the coordinator never resolves
+// a caller's path with its own rights, which reach everything. A request
+// without one is refused with EACCES, whatever else it says.
+func callerFile(req *wire.Request, in []int) (*unix.Stat_t, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("%s %s: the request carries %d descriptors, not the one of the network's file that shows the caller may reach it: %w",
+			req.Op, req.Path, len(in), syscall.EACCES)
 	}
-	if dev != 0 && (st.Dev != dev || st.Ino != ino) {
-		return nil, nil, fmt.Errorf("%s changed while joining: %w", path, syscall.ECONNREFUSED)
+	var st unix.Stat_t
+	if err := unix.Fstat(in[0], &st); err != nil {
+		return nil, fmt.Errorf("%s %s: fstat of the caller's descriptor: %w", req.Op, req.Path, err)
+	}
+	if req.Dev != 0 && (st.Dev != req.Dev || st.Ino != req.Ino) {
+		return nil, fmt.Errorf("%s changed while joining: %w", req.Path, syscall.ECONNREFUSED)
+	}
+	return &st, nil
+}
+
+// lookup finds the network whose socket inode the caller's descriptor in
+// the request (see callerFile) refers to, and returns the inode's status.
+// The request's path only names the network in messages.
+func (s *Server) lookup(req *wire.Request, in []int) (*network, *unix.Stat_t, error) {
+	st, err := callerFile(req, in)
+	if err != nil {
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	n := s.nets[netKey{st.Dev, st.Ino}]
 	s.mu.Unlock()
 	if n == nil {
-		return nil, nil, fmt.Errorf("%s is no live ipn network: %w", path, syscall.ECONNREFUSED)
+		return nil, nil, fmt.Errorf("%s is no live ipn network: %w", req.Path, syscall.ECONNREFUSED)
 	}
-	return n, &st, nil
+	return n, st, nil
 }
 
 // waitCtx bounds a reclaim: grace periods end quickly unless a member is

@@ -335,3 +335,13 @@ func (n *Network) CountHopDrop(p int) {
 		tv.hopDrops.Add(1)
 	}
 }
+
+// InUse counts the messages published that live receivers have not yet
+// passed or still hold, over every sender.
+func (n *Network) InUse() int {
+	k := 0
+	for p := range n.ports {
+		k += n.lockedUnread(p, 0)
+	}
+	return k
+}

@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 	"os"
@@ -63,7 +64,8 @@ func (h Handover) NumFDs() int {
 
 // Fetcher asks the coordinator for what this member needs of the ports in
 // the set: a hand-over (Self and the control object included, as Grant
-// makes) and its descriptors.
+// makes) and its descriptors. An error that is ErrBusy means "not now":
+// the next step asks again.
 type Fetcher func(ports uint64) (Handover, []int, error)
 
 // Grant is the coordinator's side of a hand-over: the descriptors the
@@ -320,14 +322,16 @@ func (n *Network) refresh() {
 	if g == n.seen.Load() || n.closed {
 		return
 	}
-	if n.owner == nil {
-		n.refreshPeers()
+	if n.owner == nil && !n.refreshPeers() {
+		return // the fetch could not be made now: the next step tries again
 	}
 	n.seen.Store(g)
 	n.collect()
 }
 
-func (n *Network) refreshPeers() {
+// refreshPeers reports false when what it needs could not be fetched now
+// (the fetcher said ErrBusy).
+func (n *Network) refreshPeers() bool {
 	roles := n.ports[n.self].roles.Load()
 	logs, readers := n.logs.Load()&n.portMask, n.readers.Load()&n.portMask
 	var want uint64
@@ -352,22 +356,16 @@ func (n *Network) refreshPeers() {
 		}
 	}
 	if want == 0 || n.fetch == nil {
-		return
+		return true
 	}
 	n.mu.Unlock()
 	h, fds, err := n.fetch(want)
 	n.mu.Lock()
-	if err != nil || n.closed {
+	if err != nil || n.closed || len(fds) != h.NumFDs() || len(fds) < 1 {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
-		return
-	}
-	if len(fds) != h.NumFDs() || len(fds) < 1 {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-		return
+		return !errors.Is(err, ErrBusy)
 	}
 	unix.Close(fds[0]) // the control object, mapped already
 	rest := fds[1:]
@@ -396,4 +394,5 @@ func (n *Network) refreshPeers() {
 		unix.Close(fd)
 	}
 	n.install(Handover{Self: n.self, Ports: others}, otherFDs)
+	return true
 }

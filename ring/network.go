@@ -216,3 +216,21 @@ func (r retired) inUse(local []*Port) bool {
 func (n *Network) damaged(format string, args ...any) error {
 	return fmt.Errorf("ring: %w: "+format, append([]any{shm.ErrDamaged}, args...)...)
 }
+
+// RxEventfd returns port p's receive eventfd, nil where this process has
+// none.
+func (n *Network) RxEventfd(p int) *Eventfd {
+	if p < 0 || p >= len(n.peers) {
+		return nil
+	}
+	return n.peers[p].rxEvt.Load()
+}
+
+// TxEventfd returns port p's send eventfd, nil where this process has
+// none.
+func (n *Network) TxEventfd(p int) *Eventfd {
+	if p < 0 || p >= len(n.peers) {
+		return nil
+	}
+	return n.peers[p].txEvt.Load()
+}

@@ -13,9 +13,6 @@ import (
 )
 
 func main() {
-	if code, was := benchChild(); was { // a process ipn bench started
-		os.Exit(code)
-	}
 	ipn.DaemonCommand = daemonCommand
 	root := &cobra.Command{
 		Use:   "ipn",
@@ -26,7 +23,7 @@ recipient reads it in place.`,
 		SilenceUsage:  true,
 		SilenceErrors: true, // main prints them
 	}
-	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), vdeCmd(), benchCmd())
+	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), plugCmd(), vdeCmd(), benchCmd())
 	root.AddCommand(netCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ipn:", err)

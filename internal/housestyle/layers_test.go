@@ -1,25 +1,36 @@
 package housestyle
 
 import (
+	"go/build"
 	"go/parser"
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
 // layers lists, for each package of the stack, the project's packages it
-// may import: imports flow one way, shm → ring → dispatch → coordinator,
-// and netdev is a leaf (the style guide, "Layout and boundaries").
+// may import: imports flow one way, shm → ring → dispatch → wire → plane →
+// coordinator and the client (the root package), which import neither each
+// other nor anything above them; netdev is a leaf (the style guide,
+// "Layout and boundaries").
 var layers = map[string][]string{
-	"shm":         {"github.com/ipn-project/ipn/internal/errno"},
-	"ring":        {"github.com/ipn-project/ipn/internal/errno", "github.com/ipn-project/ipn/shm"},
-	"dispatch":    {"github.com/ipn-project/ipn/internal/errno", "github.com/ipn-project/ipn/shm", "github.com/ipn-project/ipn/ring"},
+	"shm":         {mod + "/internal/errno"},
+	"ring":        {mod + "/internal/errno", mod + "/shm"},
+	"dispatch":    {mod + "/internal/errno", mod + "/shm", mod + "/ring"},
+	"wire":        {mod + "/internal/errno", mod + "/ring", mod + "/dispatch"},
+	"plane":       {mod + "/shm", mod + "/ring", mod + "/wire"},
 	"netdev":      {},
-	"coordinator": {"github.com/ipn-project/ipn/internal/", "github.com/ipn-project/ipn/shm", "github.com/ipn-project/ipn/ring", "github.com/ipn-project/ipn/dispatch", "github.com/ipn-project/ipn/netdev"},
+	"vxlan":       {mod + "/internal/errno"},
+	"coordinator": {mod + "/internal/", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane", mod + "/netdev"},
+	"":            {mod + "/internal/errno", mod + "/internal/fdpass", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane"},
 }
+
+// mod is the module path.
+const mod = "github.com/ipn-project/ipn"
 
 // TestImportsFlowOneWay keeps each package's own (non-test) imports of the
 // project within its layer.
@@ -62,4 +73,50 @@ func allowedImport(p string, allowed []string) bool {
 		}
 	}
 	return false
+}
+
+// benchLayers lists, for each package of the benchmark, the benchmark's
+// packages it may import, from the bottom up: harness, transport/shmring,
+// transport, matrix, netpath, report, and the top package bench. Outside
+// bench a benchmark package may import any package of the product.
+var benchLayers = map[string][]string{
+	"bench/harness":           {},
+	"bench/transport/shmring": {"harness"},
+	"bench/transport":         {"harness", "transport/shmring"},
+	"bench/matrix":            {"harness", "transport/shmring", "transport"},
+	"bench/netpath":           {"harness", "transport/shmring", "transport", "matrix"},
+	"bench/report":            {"harness", "transport/shmring", "transport", "matrix", "netpath"},
+	"bench":                   {"harness", "transport/shmring", "transport", "matrix", "netpath", "report"},
+}
+
+// TestBenchImportsFlowOneWay keeps the benchmark's packages within their
+// layers, and every package of the benchmark listed.
+func TestBenchImportsFlowOneWay(t *testing.T) {
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(filepath.Join(root, "bench"), func(dir string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, dir)
+		p, err := build.ImportDir(dir, 0)
+		if _, ok := err.(*build.NoGoError); ok {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		allowed, ok := benchLayers[filepath.ToSlash(rel)]
+		if !ok {
+			t.Errorf("%s: a benchmark package not in benchLayers", rel)
+		}
+		for _, imp := range p.Imports {
+			below, ok := strings.CutPrefix(imp, mod+"/bench/")
+			if (ok || imp == mod+"/bench") && !slices.Contains(allowed, below) {
+				t.Errorf("%s imports %s, against the layering (it may import %v of the benchmark)", rel, imp, allowed)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

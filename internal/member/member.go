@@ -1,11 +1,10 @@
-// Package member hands a network's data plane to a child process: the
-// descriptors of a ring hand-over (ring.Network.Grant) travel over a socket
-// pair with SCM_RIGHTS, with a small header chosen by the caller.
-//
-// It stands in for the coordinator where a program starts its own members
-// (tests, benchmarks, the demo); members of a coordinator get the same
-// hand-over from it instead. A member started this way cannot fetch the
-// objects of ports opened after it: open every port first.
+// Package member starts member processes of a network that their parent
+// made itself, without a coordinator (the ring's multi-process tests, the
+// benchmarks): it hands a child what its port of the network's data plane
+// needs (plane.Plane's Handoff) over a socket pair with SCM_RIGHTS, with a
+// header of the caller's own, and the child attaches to it. A child
+// started with Start fetches from its parent, as a member of a coordinator
+// would from the coordinator, the objects of ports opened after it.
 package member
 
 import (
@@ -16,21 +15,16 @@ import (
 	"os/exec"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ipn-project/ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
-	"github.com/ipn-project/ipn/shm"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // ctlFD is where a child finds its end of the socket pair (ExtraFiles[0]).
 const ctlFD = 3
-
-// Data is a network a parent made and hands over.
-type Data struct {
-	Net *ring.Network
-}
-
-// Close frees the network.
-func (d Data) Close() { d.Net.Close() }
 
 // envelope is what travels with the descriptors.
 type envelope struct {
@@ -38,11 +32,10 @@ type envelope struct {
 	Handover ring.Handover   `json:"handover"`
 }
 
-// Start starts cmd, hands it port of d and hdr (encoded as JSON), and
-// waits until the child has attached (Attach). Until the child exits, it
-// serves the child's requests for the objects of ports opened later, as a
-// coordinator would. On error the child is killed.
-func Start(cmd *exec.Cmd, d Data, port int, hdr any) error {
+// Start starts cmd as the member on port of p, hands it hdr (encoded as
+// JSON), and waits until the child has attached (Attach). Until the child
+// exits, it answers the child's fetches. On error the child is killed.
+func Start(cmd *exec.Cmd, p *plane.Plane, port int, hdr any) error {
 	conn, child, err := fdpass.Pair()
 	if err != nil {
 		return err
@@ -59,7 +52,7 @@ func Start(cmd *exec.Cmd, d Data, port int, hdr any) error {
 	if err != nil {
 		return fmt.Errorf("member: start %s: %w", cmd.Path, err)
 	}
-	if err := Send(conn, d, port, hdr); err != nil {
+	if err := Send(conn, p, port, hdr); err != nil {
 		cmd.Process.Kill()
 		return err
 	}
@@ -68,13 +61,39 @@ func Start(cmd *exec.Cmd, d Data, port int, hdr any) error {
 		return fmt.Errorf("member: %s did not attach: %w", cmd.Path, err)
 	}
 	served = true
-	go serve(conn, d, port)
+	go serve(conn, p, port)
+	return nil
+}
+
+// Send writes hdr (as JSON) with the hand-off of port to conn. The socket
+// buffers them, so the child may start later.
+func Send(conn *net.UnixConn, p *plane.Plane, port int, hdr any) error {
+	h, err := json.Marshal(hdr)
+	if err != nil {
+		return fmt.Errorf("member: header: %w", err)
+	}
+	return send(conn, p, port, ^uint64(0), h)
+}
+
+func send(conn *net.UnixConn, p *plane.Plane, port int, only uint64, hdr json.RawMessage) error {
+	h, done, err := p.Handoff(port, only)
+	if err != nil {
+		return fmt.Errorf("member: hand over port %d: %w", port, err)
+	}
+	defer done()
+	b, err := json.Marshal(envelope{Hdr: hdr, Handover: h.Grant})
+	if err != nil {
+		return fmt.Errorf("member: header: %w", err)
+	}
+	if err := fdpass.Send(conn, b, h.FDs...); err != nil {
+		return fmt.Errorf("member: hand over: %w", err)
+	}
 	return nil
 }
 
 // serve answers a child's fetches: each request is a set of ports, as
-// JSON; each answer a hand-over of those ports.
-func serve(conn *net.UnixConn, d Data, port int) {
+// JSON; each answer a hand-off of those ports.
+func serve(conn *net.UnixConn, p *plane.Plane, port int) {
 	defer conn.Close()
 	buf := make([]byte, 64)
 	for {
@@ -84,17 +103,7 @@ func serve(conn *net.UnixConn, d Data, port int) {
 			return
 		}
 		var want uint64
-		if json.Unmarshal(buf[:n], &want) != nil {
-			return
-		}
-		ho, fds, done, err := d.Net.Grant(port, want)
-		if err != nil {
-			return
-		}
-		b, _ := json.Marshal(envelope{Hdr: json.RawMessage("null"), Handover: ho})
-		err = fdpass.Send(conn, b, fds...)
-		done()
-		if err != nil {
+		if json.Unmarshal(buf[:n], &want) != nil || send(conn, p, port, want, json.RawMessage("null")) != nil {
 			return
 		}
 	}
@@ -111,40 +120,23 @@ func fetcher(conn *net.UnixConn) ring.Fetcher {
 		if err := fdpass.Send(conn, b); err != nil {
 			return ring.Handover{}, nil, err
 		}
-		buf := make([]byte, 1<<16)
-		n, fds, err := fdpass.Recv(conn, buf)
-		if err != nil {
-			return ring.Handover{}, nil, err
-		}
-		var env envelope
-		if err := json.Unmarshal(buf[:n], &env); err != nil {
-			closeFDs(fds)
-			return ring.Handover{}, nil, fmt.Errorf("member: fetch: %w", err)
-		}
-		return env.Handover, fds, nil
+		env, fds, err := recvEnvelope(conn)
+		return env.Handover, fds, err
 	}
 }
 
-// Send writes hdr (as JSON) with the hand-over of port to conn. The socket
-// buffers them, so the child may start later.
-func Send(conn *net.UnixConn, d Data, port int, hdr any) error {
-	h, err := json.Marshal(hdr)
+func recvEnvelope(conn *net.UnixConn) (envelope, []int, error) {
+	buf := make([]byte, 1<<16)
+	n, fds, err := fdpass.Recv(conn, buf)
 	if err != nil {
-		return fmt.Errorf("member: header: %w", err)
+		return envelope{}, nil, err
 	}
-	ho, fds, done, err := d.Net.Grant(port, ^uint64(0))
-	if err != nil {
-		return fmt.Errorf("member: hand over port %d: %w", port, err)
+	var env envelope
+	if err := json.Unmarshal(buf[:n], &env); err != nil {
+		closeFDs(fds)
+		return envelope{}, nil, fmt.Errorf("member: %w", err)
 	}
-	defer done()
-	b, err := json.Marshal(envelope{Hdr: h, Handover: ho})
-	if err != nil {
-		return fmt.Errorf("member: header: %w", err)
-	}
-	if err := fdpass.Send(conn, b, fds...); err != nil {
-		return fmt.Errorf("member: hand over: %w", err)
-	}
-	return nil
+	return env, fds, nil
 }
 
 // Attach is the child's side of Start: it receives the network on its
@@ -155,52 +147,44 @@ func Attach(hdr any) (*ring.Network, error) {
 		return nil, err
 	}
 	n, err := receive(conn, hdr, fetcher(conn))
+	if err == nil {
+		err = fdpass.Send(conn, []byte("ready"))
+	}
 	if err != nil {
 		conn.Close()
-		return nil, err
-	}
-	if err := fdpass.Send(conn, []byte("ready")); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
 // Receive is the child's side of Send: it returns the network, mapped as
-// the hand-over says.
+// the hand-off says.
 func Receive(conn *net.UnixConn, hdr any) (*ring.Network, error) {
 	return receive(conn, hdr, nil)
 }
 
 func receive(conn *net.UnixConn, hdr any, fetch ring.Fetcher) (*ring.Network, error) {
-	buf := make([]byte, 1<<16)
-	n, fds, err := fdpass.Recv(conn, buf)
+	env, fds, err := recvEnvelope(conn)
 	if err != nil {
 		return nil, err
 	}
-	var env envelope
-	if err := json.Unmarshal(buf[:n], &env); err != nil {
-		closeFDs(fds)
-		return nil, fmt.Errorf("member: header: %w", err)
+	h, err := wire.HandoffFrom(&env.Handover, fds)
+	if err == nil {
+		err = json.Unmarshal(env.Hdr, hdr)
 	}
-	if err := json.Unmarshal(env.Hdr, hdr); err != nil {
+	if err != nil {
 		closeFDs(fds)
-		return nil, fmt.Errorf("member: header: %w", err)
+		return nil, fmt.Errorf("member: %w", err)
 	}
-	return ring.Attach(env.Handover, fds, fetch)
+	p, err := plane.Attach(h, fetch)
+	if err != nil {
+		return nil, err
+	}
+	return p.Net, nil
 }
 
 func closeFDs(fds []int) {
 	for _, fd := range fds {
-		os.NewFile(uintptr(fd), "").Close()
+		unix.Close(fd)
 	}
-}
-
-// NewData creates a network of geometry g named name, for a parent that
-// plays the coordinator.
-func NewData(name string, g shm.Geometry) (*ring.Network, Data, error) {
-	n, err := ring.Create(name, g)
-	if err != nil {
-		return nil, Data{}, err
-	}
-	return n, Data{Net: n}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
 )
@@ -86,8 +87,23 @@ func runMember(name string) int {
 type Net struct {
 	N     *ring.Network
 	G     shm.Geometry
+	plane *plane.Plane
 	t     testing.TB
 	local []*ring.Port
+}
+
+var netSeq atomic.Int64
+
+// NewNet creates a network of geometry g, freed when the test ends.
+func NewNet(t testing.TB, g shm.Geometry) *Net {
+	t.Helper()
+	name := fmt.Sprintf("ipn-test-%d-%d", os.Getpid(), netSeq.Add(1))
+	p, err := plane.Create(name, g)
+	if err != nil {
+		t.Fatalf("create network: %v", err)
+	}
+	t.Cleanup(p.Close)
+	return &Net{N: p.Net, G: g, plane: p, t: t}
 }
 
 // FreeSlots returns the free slots of the busiest sender opened in the
@@ -100,21 +116,6 @@ func (n *Net) FreeSlots() int {
 		}
 	}
 	return free
-}
-
-var netSeq atomic.Int64
-
-// NewNet creates a network of geometry g in /dev/shm, removed when the test
-// ends.
-func NewNet(t testing.TB, g shm.Geometry) *Net {
-	t.Helper()
-	name := fmt.Sprintf("ipn-test-%d-%d", os.Getpid(), netSeq.Add(1))
-	net, d, err := member.NewData(name, g)
-	if err != nil {
-		t.Fatalf("create network: %v", err)
-	}
-	t.Cleanup(d.Close)
-	return &Net{N: net, G: g, t: t}
 }
 
 // Unread counts the messages of every port that receivers have not passed
@@ -163,9 +164,7 @@ type Member struct {
 }
 
 // Spawn opens port a.Port with roles and starts a member process running
-// role with a. It returns once the member has attached. The member maps
-// the ports open when it starts: spawn the senders of a test after the
-// ports they send to are open.
+// role with a. It returns once the member has attached.
 func (n *Net) Spawn(role string, roles uint32, a Args) *Member {
 	n.t.Helper()
 	if err := n.N.OpenPort(a.Port, 0, roles); err != nil {
@@ -175,7 +174,7 @@ func (n *Net) Spawn(role string, roles uint32, a Args) *Member {
 	m.Cmd = exec.Command(os.Args[0], "-test.run=^$")
 	m.Cmd.Env = append(os.Environ(), envRole+"="+role)
 	m.Cmd.Stdout, m.Cmd.Stderr = &m.Stdout, &m.Stderr
-	if err := member.Start(m.Cmd, member.Data{Net: n.N}, a.Port, a); err != nil {
+	if err := member.Start(m.Cmd, n.plane, a.Port, a); err != nil {
 		n.t.Fatalf("member %s on port %d: %v (stderr: %s)", role, a.Port, err, m.Stderr.String())
 	}
 	go func() { m.done <- m.Cmd.Wait() }()
