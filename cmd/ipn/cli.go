@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -38,9 +39,8 @@ func daemonCommand(socket string) *exec.Cmd {
 	return exec.Command(self, "daemon", "--socket", socket)
 }
 
-// Policy numbers, as IPN numbered them (IPN_HUB, IPN_VDESWITCH,
-// IPN_VDESWITCH_L3). Only the hub exists yet; the coordinator refuses the
-// others with EPROTONOSUPPORT.
+// Policies by name, with the numbers IPN gave them (IPN_HUB, IPN_VDESWITCH,
+// IPN_VDESWITCH_L3) and the topics example's own.
 var policies = []struct {
 	name   string
 	policy ipn.Policy
@@ -52,14 +52,21 @@ var policies = []struct {
 }
 
 func parsePolicy(s string) (ipn.Policy, error) {
-	var names []string
 	for _, p := range policies {
 		if p.name == s {
 			return p.policy, nil
 		}
+	}
+	return 0, usageError(fmt.Errorf("--policy %q: want one of %s", s, policyNames()))
+}
+
+// policyNames lists the policies by name, for help and errors.
+func policyNames() string {
+	var names []string
+	for _, p := range policies {
 		names = append(names, p.name)
 	}
-	return 0, fmt.Errorf("--policy %q: want one of %s", s, strings.Join(names, ", "))
+	return strings.Join(names, ", ")
 }
 
 func policyName(p int) string {
@@ -71,10 +78,23 @@ func policyName(p int) string {
 	return fmt.Sprintf("policy %d", p)
 }
 
+// parseMode reads the value of a --mode flag: permission bits in octal,
+// not all zero, since then nobody could use what (the network, say).
+func parseMode(s, what string) (os.FileMode, error) {
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, usageError(fmt.Errorf("--mode %q: want octal permission bits such as 0660", s))
+	}
+	if m == 0 {
+		return 0, usageError(fmt.Errorf("--mode 0: nobody could use %s; give bits such as 0660", what))
+	}
+	return os.FileMode(m), nil
+}
+
 // onePath accepts exactly one argument, the network's path.
 func onePath(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("%s wants one argument, the network's PATH, not %d (see %s --help)", cmd.Name(), len(args), cmd.CommandPath())
+		return fmt.Errorf("%s wants one argument, the network's PATH, not %d", cmd.Name(), len(args))
 	}
 	return nil
 }
