@@ -63,7 +63,7 @@ each packet at once.`,
 			if err != nil {
 				return netPathError(path, err)
 			}
-			mirror := info.Policy == int(ipn.Switch) || info.Policy == int(ipn.L3)
+			mirror := info.Policy == ipn.Switch || info.Policy == ipn.L3
 			n, restore, err := joinToCapture(path, mirror)
 			if err != nil {
 				return err
@@ -90,7 +90,7 @@ each packet at once.`,
 			if err := pw.WriteFileHeader(uint32(info.Opts.MTU), linkType(info.Policy)); err != nil {
 				return fmt.Errorf("writing %s: %w", dest, err)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "capturing %s (%s) on port %d\n", path, policyName(info.Policy), n.Port())
+			fmt.Fprintf(cmd.ErrOrStderr(), "capturing %s (%s) on port %d\n", path, info.Policy, n.Port())
 			return receive(ctx, n, w, recvOptions{mtu: info.Opts.MTU, dest: dest, count: count, timeout: timeout}, func(b []byte) error {
 				ci := gopacket.CaptureInfo{Timestamp: time.Now(), CaptureLength: len(b), Length: len(b)}
 				return pw.WritePacket(ci, b)
@@ -158,8 +158,8 @@ func joinToCapture(path string, mirror bool) (*ipn.Node, func(), error) {
 }
 
 // linkType is the pcap link type of a network's messages.
-func linkType(policy int) layers.LinkType {
-	switch ipn.Policy(policy) {
+func linkType(policy ipn.Policy) layers.LinkType {
+	switch policy {
 	case ipn.Hub, ipn.Switch:
 		return layers.LinkTypeEthernet
 	case ipn.L3:

@@ -201,7 +201,7 @@ func TestStatJSONTypes(t *testing.T) {
 	}
 	net := st.Net
 	opts, _ := net["opts"].(map[string]any)
-	wantMode := modeText(uint32(0o750 &^ umask(t)))
+	wantMode := modeText(0o750 &^ umask(t))
 	if net["policy"] != "switch" || opts["mode"] != wantMode {
 		t.Errorf("stat --json: policy %#v, mode %#v; want \"switch\" and %q", net["policy"], opts["mode"], wantMode)
 	}

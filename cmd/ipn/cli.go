@@ -39,22 +39,14 @@ func daemonCommand(socket string) *exec.Cmd {
 	return exec.Command(self, "daemon", "--socket", socket)
 }
 
-// Policies by name, with the numbers IPN gave them (IPN_HUB, IPN_VDESWITCH,
-// IPN_VDESWITCH_L3) and the topics example's own.
-var policies = []struct {
-	name   string
-	policy ipn.Policy
-}{
-	{"hub", ipn.Hub},
-	{"switch", ipn.Switch},
-	{"l3", ipn.L3},
-	{"topics", topics.Number},
-}
+// policies are those --policy accepts, by the names their String gives:
+// IPN's (IPN_HUB, IPN_VDESWITCH, IPN_VDESWITCH_L3) and the topics example.
+var policies = []ipn.Policy{ipn.Hub, ipn.Switch, ipn.L3, topics.Number}
 
 func parsePolicy(s string) (ipn.Policy, error) {
 	for _, p := range policies {
-		if p.name == s {
-			return p.policy, nil
+		if p.String() == s {
+			return p, nil
 		}
 	}
 	return 0, usageError(fmt.Errorf("--policy %q: want one of %s", s, policyNames()))
@@ -64,18 +56,9 @@ func parsePolicy(s string) (ipn.Policy, error) {
 func policyNames() string {
 	var names []string
 	for _, p := range policies {
-		names = append(names, p.name)
+		names = append(names, p.String())
 	}
 	return strings.Join(names, ", ")
-}
-
-func policyName(p int) string {
-	for _, q := range policies {
-		if int(q.policy) == p {
-			return q.name
-		}
-	}
-	return fmt.Sprintf("policy %d", p)
 }
 
 // parseMode reads the value of a --mode flag: permission bits in octal,

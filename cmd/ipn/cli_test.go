@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipn-project/ipn"
 	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // The tests run the test binary as the ipn command (see TestMain), against
@@ -105,7 +106,7 @@ func TestCreateListStatDestroy(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != wantMode {
 		t.Errorf("network file: %v, %v; want mode %v", st, err, wantMode)
 	}
-	want := optsJSON{MTU: 4000, NumNodes: 4, Pool: 16, Lossless: true, Mode: modeText(uint32(wantMode))}
+	want := optsJSON{MTU: 4000, NumNodes: 4, Pool: 16, Lossless: true, Mode: modeText(wantMode)}
 	nets := listJSON(t)
 	i := slices.IndexFunc(nets, func(n netJSON) bool { return n.Path == path })
 	if i < 0 {
@@ -330,7 +331,7 @@ func TestAutostart(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "run", "ipnd.sock")
 	cmd := ipnCmd(t, "ls")
-	cmd.Env = append(cmd.Env, coordinator.EnvSocket+"="+sock, ipn.EnvNoAutostart+"=")
+	cmd.Env = append(cmd.Env, wire.EnvSocket+"="+sock, ipn.EnvNoAutostart+"=")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("ipn ls with no coordinator: %v\n%s", err, out)

@@ -17,7 +17,7 @@ var flagValues = map[string]func() []cobra.Completion{
 	"policy": func() []cobra.Completion {
 		var c []cobra.Completion
 		for _, p := range policies {
-			c = append(c, cobra.CompletionWithDesc(p.name, policyHelp[p.name]))
+			c = append(c, cobra.CompletionWithDesc(p.String(), policyHelp[p.String()]))
 		}
 		return c
 	},

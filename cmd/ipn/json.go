@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/ipn-project/ipn"
 )
@@ -29,9 +30,9 @@ type optsJSON struct {
 
 func netToJSON(n ipn.NetInfo) netJSON {
 	o := n.Opts
-	return netJSON{NetInfo: n, Policy: policyName(n.Policy),
+	return netJSON{NetInfo: n, Policy: n.Policy.String(),
 		Opts: optsJSON{MTU: o.MTU, NumNodes: o.NumNodes, Pool: o.Pool, Lossless: o.Lossless, Mode: modeText(o.Mode)}}
 }
 
 // modeText is a mode as an octal string.
-func modeText(mode uint32) string { return fmt.Sprintf("%04o", mode) }
+func modeText(mode os.FileMode) string { return fmt.Sprintf("%04o", mode) }

@@ -166,7 +166,7 @@ func renderTop(w io.Writer, prev, cur topSample) {
 			addCounters(&sumBefore, q)
 			lines = append(lines, fmt.Sprintf("  %d\t%s\t%s\t%d", p.Port, orDash(descrText(p)), rates(q, p, secs), p.Queued))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", n.info.Path, policyName(n.info.Policy), rates(sumBefore, sum, secs), sum.Queued)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", n.info.Path, n.info.Policy, rates(sumBefore, sum, secs), sum.Queued)
 		for _, l := range lines {
 			fmt.Fprintln(tw, l)
 		}
