@@ -50,9 +50,19 @@ func startNode(t *testing.T, args ...string) int {
 // startNodeCmd is startNode that also returns the process and its output.
 func startNodeCmd(t *testing.T, args ...string) (*exec.Cmd, *netns.Buffer, int) {
 	t.Helper()
-	cmd := ipnCmd(t, args...)
+	return startNodeWith(t, ipnCmd(t, args...))
+}
+
+// startNodeWith is startNode for a command made ready to start: its
+// output, and standard output unless already set, go to the buffer.
+func startNodeWith(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, *netns.Buffer, int) {
+	t.Helper()
 	out := &netns.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	if cmd.Stdout == nil {
+		cmd.Stdout = out
+	}
+	cmd.Stderr = out
+	cmd.WaitDelay = 5 * time.Second // a child it left holding the output ends no test
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +73,7 @@ func startNodeCmd(t *testing.T, args ...string) (*exec.Cmd, *netns.Buffer, int) 
 			return cmd, out, port
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("ipn %v never said it joined: %s", args, out.String())
+			t.Fatalf("%v never said it joined: %s", cmd.Args, out.String())
 		}
 	}
 }
