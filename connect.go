@@ -183,8 +183,7 @@ func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 		n.ctl = nil
 		return fail(err)
 	}
-	capacity := c.plane.Net.Geometry().Ports - 1
-	c.dispatch = dispatch.Func(pol, dispatch.NetOf(c.plane.Net, func() int { return capacity }))
+	c.dispatch = dispatch.SenderFunc(pol, c.plane.Net)
 	n.path, n.myRoles = abs, resp.Roles
 	if resp.Net != nil {
 		n.netInfo = *resp.Net

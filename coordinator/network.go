@@ -52,8 +52,8 @@ type network struct {
 	notice *ring.Port // the coordinator's own port, for OOB notices
 	users  int        // ports members may take: 0..users-1
 
-	ports       []*node // by port; nil when free
-	bound       map[*node]bool
+	ports       []*member // by port; nil when free
+	bound       map[*member]bool
 	ended       bool
 	noticeDrops int
 }
@@ -62,7 +62,7 @@ type network struct {
 // eventfds.
 func (n *network) handoff() wire.Handoff { return n.data.Handoff() }
 
-func (m *node) create(req *wire.Request) (*wire.Response, error) {
+func (m *member) create(req *wire.Request) (*wire.Response, error) {
 	s := m.srv
 	if m.net != nil {
 		return nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
@@ -135,7 +135,7 @@ func (m *node) create(req *wire.Request) (*wire.Response, error) {
 	n := &network{
 		srv: s, key: key, inode: inode, path: req.Path, policy: req.Policy, pol: pol, opts: o,
 		persistent: req.Persist, data: data, ring: rn, users: o.NumNodes,
-		ports: make([]*node, shm.MaxPorts-1), bound: map[*node]bool{},
+		ports: make([]*member, shm.MaxPorts-1), bound: map[*member]bool{},
 	}
 	if err := rn.OpenPort(noticePort, os.Getpid(), shm.RoleWrite); err != nil {
 		data.Close()
@@ -160,7 +160,7 @@ func (m *node) create(req *wire.Request) (*wire.Response, error) {
 	return &wire.Response{Net: &info}, nil
 }
 
-func (m *node) join(req *wire.Request) (*wire.Response, []int, error) {
+func (m *member) join(req *wire.Request) (*wire.Response, []int, error) {
 	if !req.Bind && !req.Connect {
 		return nil, nil, fmt.Errorf("join asks for neither bind nor connect: %w", syscall.EINVAL)
 	}
@@ -222,7 +222,7 @@ func (m *node) join(req *wire.Request) (*wire.Response, []int, error) {
 
 // connectRoles is what m may do on the network whose file is st: receive
 // if it may read it, send if it may write it (N4).
-func connectRoles(m *node, st *unix.Stat_t, path string) (uint32, error) {
+func connectRoles(m *member, st *unix.Stat_t, path string) (uint32, error) {
 	var roles uint32
 	if Check(m.creds, st, AccessRead) == nil {
 		roles |= shm.RoleRead
@@ -238,7 +238,7 @@ func connectRoles(m *node, st *unix.Stat_t, path string) (uint32, error) {
 
 // connectAt connects m on port p, free, and fills resp; it returns the
 // descriptors m gets. n.mu must be held.
-func (n *network) connectAt(m *node, p int, roles uint32, req *wire.Request, resp *wire.Response) ([]int, error) {
+func (n *network) connectAt(m *member, p int, roles uint32, req *wire.Request, resp *wire.Response) ([]int, error) {
 	if err := n.ring.OpenPort(p, m.creds.PID, roles); err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ func (n *network) newPort(want int) (int, error) {
 	return p, nil
 }
 
-func (m *node) setRoles(req *wire.Request) (*wire.Response, error) {
+func (m *member) setRoles(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
@@ -291,7 +291,7 @@ func (m *node) setRoles(req *wire.Request) (*wire.Response, error) {
 // resize changes the number of ports (IPN_SO_CHANGE_NUMNODES): a managing
 // (bound) node may grow it up to the network's capacity or shrink it down
 // to its highest port in use.
-func (m *node) resize(req *wire.Request) (*wire.Response, error) {
+func (m *member) resize(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil || !m.bound {
 		return nil, fmt.Errorf("only a bound node may change the number of ports: %w", syscall.EPERM)
@@ -316,7 +316,7 @@ func (m *node) resize(req *wire.Request) (*wire.Response, error) {
 
 // policyOption sets (bound nodes only: IPN's setsockopt of a managing
 // socket) or reads an option of the network's policy for a port.
-func (m *node) policyOption(req *wire.Request) (*wire.Response, error) {
+func (m *member) policyOption(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
@@ -347,7 +347,7 @@ func (m *node) policyOption(req *wire.Request) (*wire.Response, error) {
 	return &wire.Response{OptValue: string(v)}, nil
 }
 
-func (m *node) options() (*wire.Response, error) {
+func (m *member) options() (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
@@ -360,7 +360,7 @@ func (m *node) options() (*wire.Response, error) {
 
 // leave releases everything the member held, after it closed its control
 // connection or died.
-func (m *node) leave() {
+func (m *member) leave() {
 	n := m.net
 	if n == nil {
 		return
@@ -382,7 +382,8 @@ func (m *node) leave() {
 			// reserved, so nothing reuses what it may still hold, and
 			// try again later.
 			n.srv.log.Error("reclaim", "path", n.path, "port", m.port, "err", err)
-			go n.retryReclaim(m.port, m)
+			p := m.port
+			n.srv.start("reclaim", func() { n.retryReclaim(p, m) })
 		} else {
 			n.ports[m.port] = nil
 		}
@@ -403,10 +404,17 @@ func (m *node) leave() {
 }
 
 // retryReclaim reclaims port p, held by the departed member m, until it
-// succeeds or the network ends, then frees the port.
-func (n *network) retryReclaim(p int, m *node) {
+// succeeds, the network ends or the coordinator closes, then frees the
+// port.
+func (n *network) retryReclaim(p int, m *member) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
-		time.Sleep(time.Second)
+		select {
+		case <-tick.C:
+		case <-n.srv.ctx.Done():
+			return
+		}
 		n.mu.Lock()
 		if n.ended {
 			n.mu.Unlock()
@@ -560,7 +568,7 @@ func (n *network) portInfos() []wire.PortInfo {
 	return ports
 }
 
-func (m *node) destroy(req *wire.Request) (*wire.Response, error) {
+func (m *member) destroy(req *wire.Request) (*wire.Response, error) {
 	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
 	if err != nil {
 		return nil, err

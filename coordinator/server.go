@@ -31,8 +31,11 @@ type Server struct {
 	mu    sync.Mutex
 	nets  map[netKey]*network
 	ln    *net.UnixListener
-	conns map[*node]struct{}
-	wg    sync.WaitGroup
+	conns map[*member]struct{}
+	wg    sync.WaitGroup // every long-lived goroutine (goroutines.go)
+	// ctx ends when Close begins: pumps and reclaims stop on it.
+	ctx  context.Context
+	stop context.CancelFunc
 	// ifaces are the interface nodes by name. Lock order: a network's mu,
 	// then mu.
 	ifaces map[string]*iface
@@ -52,8 +55,9 @@ func NewServer(log *slog.Logger, segDir string) *Server {
 	if segDir == "" {
 		segDir = shm.Dir
 	}
-	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*node]struct{}{},
-		ifaces: map[string]*iface{}}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*member]struct{}{},
+		ifaces: map[string]*iface{}, ctx: ctx, stop: stop}
 }
 
 // segPrefix names this coordinator's segments: ipnd-<pid>-<dev>-<ino>, so a
@@ -85,8 +89,7 @@ func (s *Server) Listen(path string, mode os.FileMode) error {
 	s.ln = ln
 	s.mu.Unlock()
 	s.log.Info("coordinator listening", "socket", path)
-	s.wg.Add(1)
-	go s.acceptLoop(ln)
+	s.start("accept", func() { s.acceptLoop(ln) })
 	return nil
 }
 
@@ -112,7 +115,6 @@ func (s *Server) sweep() {
 }
 
 func (s *Server) acceptLoop(ln *net.UnixListener) {
-	defer s.wg.Done()
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -121,12 +123,11 @@ func (s *Server) acceptLoop(ln *net.UnixListener) {
 			}
 			return
 		}
-		m := &node{srv: s, conn: c, port: -1}
+		m := &member{srv: s, conn: c, port: -1}
 		s.mu.Lock()
 		s.conns[m] = struct{}{}
 		s.mu.Unlock()
-		s.wg.Add(1)
-		go m.serve()
+		s.start("serve", m.serve)
 	}
 }
 
@@ -142,6 +143,7 @@ func (s *Server) Close() error {
 	if ln != nil {
 		ln.Close()
 	}
+	s.stop()
 	s.wg.Wait()
 	s.mu.Lock()
 	nets := s.nets
@@ -153,8 +155,9 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// node is one control connection: one IPN node.
-type node struct {
+// member is the coordinator's side of one control connection: one IPN
+// node (ipn.Node) as the coordinator knows it, or an interface node it pumps.
+type member struct {
 	srv   *Server
 	conn  *net.UnixConn
 	creds Creds
@@ -169,9 +172,8 @@ type node struct {
 	iface   *iface // the interface node this member controls, if any
 }
 
-func (m *node) serve() {
+func (m *member) serve() {
 	s := m.srv
-	defer s.wg.Done()
 	defer func() {
 		m.leave()
 		m.conn.Close()
@@ -226,7 +228,7 @@ func closeFDs(fds []int) {
 
 // handle answers one request. in are the descriptors that came with it:
 // the op that takes them owns them, and the rest are closed here.
-func (m *node) handle(req *wire.Request, in []int) (*wire.Response, []int) {
+func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 	var resp *wire.Response
 	var fds []int
 	var err error
