@@ -57,15 +57,15 @@ func (m *member) attachIface(req *wire.Request, in []int) (*wire.Response, error
 		return nil, fmt.Errorf("%w: an iface request carries one descriptor, not %d", wire.ErrProtocol, len(in))
 	}
 	fd := in[0]
+	n := m.net
+	if n == nil || m.port < 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("interface: node not connected: %w", syscall.ENOTCONN)
+	}
 	kind, name, index, err := netdev.Identify(fd)
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
-	}
-	n := m.net
-	if n == nil || m.port < 0 {
-		unix.Close(fd)
-		return nil, fmt.Errorf("interface %s: node not connected: %w", name, syscall.ENOTCONN)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -117,8 +117,8 @@ func (m *member) mayControl(f *iface) error {
 // takeover connects m to the network of a persistent interface that no
 // process controls, on the interface's port, as its controller; the
 // interface's descriptor goes with the network's, last.
-func (m *member) takeover(req *wire.Request) (*wire.Response, []int, error) {
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+func (m *member) takeover(req *wire.Request, in []int) (*wire.Response, []int, error) {
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -178,14 +178,21 @@ func (m *member) setPersist(req *wire.Request) (*wire.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.mayControl(f); err != nil {
-		return nil, err
-	}
 	n := f.net
 	n.mu.Lock()
 	if f.gone {
 		n.mu.Unlock()
 		return nil, fmt.Errorf("interface %s is no longer a node: %w", f.name, syscall.ENODEV)
+	}
+	// The request names no path: the coordinator checks that the caller
+	// may still reach the interface's network as it would walk to it.
+	if !n.reachable(m.creds) {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("interface %s is a node of a network uid %d may not reach: %w", f.name, m.creds.UID, syscall.EACCES)
+	}
+	if err := m.mayControl(f); err != nil {
+		n.mu.Unlock()
+		return nil, err
 	}
 	f.persist = req.Persist
 	info := f.info()

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -62,7 +63,7 @@ type network struct {
 // eventfds.
 func (n *network) handoff() wire.Handoff { return n.data.Handoff() }
 
-func (m *member) create(req *wire.Request) (*wire.Response, error) {
+func (m *member) create(req *wire.Request, in []int) (*wire.Response, error) {
 	s := m.srv
 	if m.net != nil {
 		return nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
@@ -77,9 +78,16 @@ func (m *member) create(req *wire.Request) (*wire.Response, error) {
 	if !filepath.IsAbs(req.Path) {
 		return nil, fmt.Errorf("network path %q is not absolute: %w", req.Path, syscall.EINVAL)
 	}
+	caller, err := callerFile(req, in)
+	if err != nil {
+		return nil, err
+	}
 	// Hold the inode for the network's life: its number is the network's
 	// key, and a file system may give the number of a removed inode to a
 	// new file; an open descriptor keeps the inode, and so the number.
+	// The coordinator opens the path itself only to learn that it names
+	// the inode the caller showed it (so messages and the removal at the
+	// end name the right file).
 	inode, err := unix.Open(req.Path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
@@ -94,7 +102,7 @@ func (m *member) create(req *wire.Request) (*wire.Response, error) {
 	if err := unix.Fstat(inode, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != req.Dev || st.Ino != req.Ino {
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != caller.Dev || st.Ino != caller.Ino {
 		return nil, fmt.Errorf("%s is not the socket the caller created: %w", req.Path, syscall.EINVAL)
 	}
 	if st.Uid != m.creds.UID && m.creds.UID != 0 {
@@ -160,11 +168,11 @@ func (m *member) create(req *wire.Request) (*wire.Response, error) {
 	return &wire.Response{Net: &info}, nil
 }
 
-func (m *member) join(req *wire.Request) (*wire.Response, []int, error) {
+func (m *member) join(req *wire.Request, in []int) (*wire.Response, []int, error) {
 	if !req.Bind && !req.Connect {
 		return nil, nil, fmt.Errorf("join asks for neither bind nor connect: %w", syscall.EINVAL)
 	}
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -439,6 +447,18 @@ func (n *network) retryReclaim(p int, m *member) {
 	}
 }
 
+// reachable reports whether c may reach the network's file where it now
+// lies (see mayReach): the path of the coordinator's own descriptor of
+// it, which follows renames and has no symbolic links. n.mu must be held
+// and n not ended.
+func (n *network) reachable(c Creds) bool {
+	if c.UID == 0 {
+		return true
+	}
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(n.inode))
+	return err == nil && mayReach(c, p)
+}
+
 // nodes counts the bound or connected members.
 func (n *network) nodes() int {
 	k := len(n.bound)
@@ -526,14 +546,20 @@ func (n *network) info() wire.NetInfo {
 	}
 }
 
-func (s *Server) list() *wire.Response {
+// list describes the networks c may reach (see mayReach): a network in a
+// directory c may not search is not named to it.
+func (s *Server) list(c Creds) *wire.Response {
 	resp := &wire.Response{Nets: []wire.NetInfo{}}
-	s.eachNet(func(n *network) { resp.Nets = append(resp.Nets, n.info()) })
+	s.eachNet(func(n *network) {
+		if n.reachable(c) {
+			resp.Nets = append(resp.Nets, n.info())
+		}
+	})
 	return resp
 }
 
-func (s *Server) stat(req *wire.Request) (*wire.Response, error) {
-	n, _, err := s.lookup(req.Path, req.Dev, req.Ino)
+func (s *Server) stat(req *wire.Request, in []int) (*wire.Response, error) {
+	n, _, err := s.lookup(req, in)
 	if err != nil {
 		return nil, err
 	}
@@ -568,8 +594,8 @@ func (n *network) portInfos() []wire.PortInfo {
 	return ports
 }
 
-func (m *member) destroy(req *wire.Request) (*wire.Response, error) {
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+func (m *member) destroy(req *wire.Request, in []int) (*wire.Response, error) {
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, err
 	}

@@ -227,27 +227,29 @@ func closeFDs(fds []int) {
 }
 
 // handle answers one request. in are the descriptors that came with it:
-// the op that takes them owns them, and the rest are closed here.
+// an iface request hands its one over; for the others they are closed here
+// once the request is answered (the one of a network's file included: see
+// lookup).
 func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 	var resp *wire.Response
 	var fds []int
 	var err error
 	if req.Op != wire.OpIface {
-		closeFDs(in)
+		defer closeFDs(in)
 	}
 	switch req.Op {
 	case wire.OpCreate:
-		resp, err = m.create(req)
+		resp, err = m.create(req, in)
 	case wire.OpJoin:
-		resp, fds, err = m.join(req)
+		resp, fds, err = m.join(req, in)
 	case wire.OpRoles:
 		resp, err = m.setRoles(req)
 	case wire.OpList:
-		resp = m.srv.list()
+		resp = m.srv.list(m.creds)
 	case wire.OpStat:
-		resp, err = m.srv.stat(req)
+		resp, err = m.srv.stat(req, in)
 	case wire.OpDestroy:
-		resp, err = m.destroy(req)
+		resp, err = m.destroy(req, in)
 	case wire.OpOptions:
 		resp, err = m.options()
 	case wire.OpResize:
@@ -257,7 +259,7 @@ func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 	case wire.OpIface:
 		resp, err = m.attachIface(req, in)
 	case wire.OpTakeover:
-		resp, fds, err = m.takeover(req)
+		resp, fds, err = m.takeover(req, in)
 	case wire.OpPersist:
 		resp, err = m.setPersist(req)
 	default:
@@ -271,23 +273,44 @@ func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 	return resp, fds
 }
 
-// lookup finds the network whose socket inode is at path, checking that
-// the inode is the one the member saw.
-func (s *Server) lookup(path string, dev, ino uint64) (*network, *unix.Stat_t, error) {
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+// callerFile returns what the caller's descriptor of the file a request
+// names says of it. A request that names a network by its path carries,
+// with SCM_RIGHTS, one descriptor of that file, opened by the caller (with
+// O_PATH: no permission on the file itself is needed). The kernel walked
+// the path with the caller's own rights to open it, so the descriptor
+// shows that the caller may reach the file; the coordinator never resolves
+// a caller's path with its own rights, which reach everything. A request
+// without one is refused with EACCES, whatever else it says.
+func callerFile(req *wire.Request, in []int) (*unix.Stat_t, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("%s %s: the request carries %d descriptors, not the one of the network's file that shows the caller may reach it: %w",
+			req.Op, req.Path, len(in), syscall.EACCES)
 	}
-	if dev != 0 && (st.Dev != dev || st.Ino != ino) {
-		return nil, nil, fmt.Errorf("%s changed while joining: %w", path, syscall.ECONNREFUSED)
+	var st unix.Stat_t
+	if err := unix.Fstat(in[0], &st); err != nil {
+		return nil, fmt.Errorf("%s %s: fstat of the caller's descriptor: %w", req.Op, req.Path, err)
+	}
+	if req.Dev != 0 && (st.Dev != req.Dev || st.Ino != req.Ino) {
+		return nil, fmt.Errorf("%s changed while joining: %w", req.Path, syscall.ECONNREFUSED)
+	}
+	return &st, nil
+}
+
+// lookup finds the network whose socket inode the caller's descriptor in
+// the request (see callerFile) refers to, and returns the inode's status.
+// The request's path only names the network in messages.
+func (s *Server) lookup(req *wire.Request, in []int) (*network, *unix.Stat_t, error) {
+	st, err := callerFile(req, in)
+	if err != nil {
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	n := s.nets[netKey{st.Dev, st.Ino}]
 	s.mu.Unlock()
 	if n == nil {
-		return nil, nil, fmt.Errorf("%s is no live ipn network: %w", path, syscall.ECONNREFUSED)
+		return nil, nil, fmt.Errorf("%s is no live ipn network: %w", req.Path, syscall.ECONNREFUSED)
 	}
-	return n, &st, nil
+	return n, st, nil
 }
 
 // waitCtx bounds a reclaim: grace periods end quickly unless a member is
