@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -82,7 +83,7 @@ needs CAP_NET_ADMIN.`
 				}
 				return netdev.NewTAP(name)
 			}
-			return joinAndPump(cmd, args[0], kind, name, f, open)
+			return joinAndPump(cmd, args[0], kind, name, f, nameTaken(kind, name, f.netns, open))
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
@@ -199,6 +200,30 @@ func attach(n *ipn.Node, persist bool, open func(mtu int) (netdev.Device, error)
 	}
 	info, err := n.AttachInterface(dev.FD(), persist)
 	return dev, info, err
+}
+
+// nameTaken wraps open so that its failure for want of the name says so:
+// the kernel refuses a TAP or TUN whose name an interface of another kind
+// has with a bare EINVAL. The interface is made in this process's network
+// namespace, before it moves to the one --netns names, so a name free
+// there may still be taken here.
+func nameTaken(kind, name, ns string, open func(mtu int) (netdev.Device, error)) func(mtu int) (netdev.Device, error) {
+	return func(mtu int) (netdev.Device, error) {
+		dev, err := open(mtu)
+		if err == nil || name == "" {
+			return dev, err
+		}
+		if _, lerr := net.InterfaceByName(name); lerr != nil {
+			return nil, err
+		}
+		msg := fmt.Sprintf("%s %s: an interface called %s exists already", kind, name, name)
+		if ns != "" {
+			msg += fmt.Sprintf(" in this network namespace, where the %s is made before it moves to %s; choose another --name", kind, ns)
+		} else {
+			msg += "; choose another --name"
+		}
+		return nil, &explained{msg: msg, err: err}
+	}
 }
 
 func ifaceNote(info ipn.IfaceInfo) string {
