@@ -75,7 +75,8 @@ type Request struct {
 	// Create: keep the network alive with no node (ipn create). Iface
 	// and Persist: keep the interface node alive without its process.
 	Persist bool `json:"persist,omitempty"`
-	// Takeover, Persist: the interface node, by name or by index.
+	// Takeover, Persist: the interface node, by name or by index, with
+	// @NETNS after it when the name or index alone is ambiguous.
 	Iface string `json:"iface,omitempty"`
 	// Roles: what the node keeps after a shutdown.
 	Roles uint32 `json:"roles,omitempty"`
@@ -120,6 +121,11 @@ type IfaceInfo struct {
 	// Pumped: no process controls the interface; the coordinator moves
 	// its frames until one takes it over.
 	Pumped bool `json:"pumped"`
+	// Netns is the interface's network namespace, where Name and Index
+	// hold: "" for the coordinator's own, else its ip netns name, else
+	// net:[INODE]; NetnsInode is the inode of that namespace's file.
+	Netns      string `json:"netns,omitempty"`
+	NetnsInode uint64 `json:"netns_inode,omitempty"`
 }
 
 // NetInfo describes a network.

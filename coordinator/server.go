@@ -32,9 +32,9 @@ type Server struct {
 	ln    *net.UnixListener
 	conns map[*node]struct{}
 	wg    sync.WaitGroup
-	// ifaces are the interface nodes by name. Lock order: a network's mu,
-	// then mu.
-	ifaces map[string]*iface
+	// ifaces are the interface nodes, told apart by namespace and index
+	// (iface.where). Lock order: a network's mu, then mu.
+	ifaces map[*iface]bool
 }
 
 // netKey names a network by its socket inode.
@@ -50,7 +50,7 @@ func NewServer(log *slog.Logger, segDir string) *Server {
 		segDir = shm.Dir
 	}
 	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*node]struct{}{},
-		ifaces: map[string]*iface{}}
+		ifaces: map[*iface]bool{}}
 }
 
 // segPrefix names this coordinator's segments: ipnd-<pid>-<dev>-<ino>, so a
