@@ -47,6 +47,7 @@ type Node struct {
 	port     int
 	descr    string
 	wantOOB  bool
+	limit    uint32 // LimitRoles: at most these roles at connect; 0: any
 	ctl      *net.UnixConn
 	path     string
 	bound    bool
@@ -164,6 +165,27 @@ func (n *Node) SetDescr(s string) error {
 // of readers and writers change (IPN_SO_WANT_OOB_NUMNODES), before Connect.
 func (n *Node) SetWantOOBNumNodes(on bool) error {
 	return n.setNodeOpt(func() error { n.wantOOB = on; return nil })
+}
+
+// LimitRoles makes the node connect with at most the roles asked for, to
+// receive (read) and to send (write), before Connect: a gateway that joins
+// for another process (ipn sock) gives its node only what that process's
+// own permissions give. The network's counts of readers and writers see
+// only those roles.
+func (n *Node) LimitRoles(read, write bool) error {
+	return n.setNodeOpt(func() error {
+		if !read && !write {
+			return fmt.Errorf("ipn: a node that may neither receive nor send: %w", syscall.EINVAL)
+		}
+		n.limit = 0
+		if read {
+			n.limit |= shm.RoleRead
+		}
+		if write {
+			n.limit |= shm.RoleWrite
+		}
+		return nil
+	})
 }
 
 func (n *Node) setNodeOpt(set func() error) error {
@@ -314,7 +336,7 @@ func (n *Node) connect(path, iface string) (*coordinator.Response, int, error) {
 		return nil, -1, err
 	}
 	req := &coordinator.Request{Op: coordinator.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
-		Policy: int(n.policy), Port: n.port, Descr: n.descr, WantOOB: n.wantOOB}
+		Policy: int(n.policy), Port: n.port, Descr: n.descr, WantOOB: n.wantOOB, Roles: n.limit}
 	if iface != "" {
 		req.Op, req.Iface = coordinator.OpTakeover, iface
 	}
