@@ -402,8 +402,9 @@ func (m *node) leave() {
 	n.mu.Lock()
 	if m.port >= 0 {
 		ctx, cancel := waitCtx()
-		_, err := n.ring.Reclaim(ctx, m.port, 0)
+		freed, err := n.ring.Reclaim(ctx, m.port, 0)
 		cancel()
+		n.srv.counters.reclaimed(freed, err)
 		if err != nil {
 			// A live member stopped inside a step: keep the port
 			// reserved, so nothing reuses what it may still hold, and
@@ -440,8 +441,9 @@ func (n *network) retryReclaim(p int, m *node) {
 			return
 		}
 		ctx, cancel := waitCtx()
-		_, err := n.ring.Reclaim(ctx, p, 0)
+		freed, err := n.ring.Reclaim(ctx, p, 0)
 		cancel()
+		n.srv.counters.reclaimed(freed, err)
 		if err == nil {
 			if n.ports[p] == m {
 				n.ports[p] = nil
@@ -538,27 +540,15 @@ func (n *network) info() NetInfo {
 	}
 	return NetInfo{
 		Path: n.path, Policy: n.policy, Opts: n.opts, Persistent: n.persistent,
-		Ports: inUse, Bound: len(n.bound),
+		Ports: inUse, Bound: len(n.bound), PoolInUse: n.ring.Geometry().Slots - n.ring.FreeSlots(),
 		Readers: bits.OnesCount64(n.ring.Readers() & userMask),
 		Writers: bits.OnesCount64(n.ring.Writers() & userMask),
 	}
 }
 
 func (s *Server) list() *Response {
-	s.mu.Lock()
-	nets := make([]*network, 0, len(s.nets))
-	for _, n := range s.nets {
-		nets = append(nets, n)
-	}
-	s.mu.Unlock()
 	resp := &Response{Nets: []NetInfo{}}
-	for _, n := range nets {
-		n.mu.Lock()
-		if !n.ended {
-			resp.Nets = append(resp.Nets, n.info())
-		}
-		n.mu.Unlock()
-	}
+	s.eachNet(func(n *network) { resp.Nets = append(resp.Nets, n.info()) })
 	return resp
 }
 
@@ -570,26 +560,32 @@ func (s *Server) stat(req *Request) (*Response, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	info := n.info()
-	resp := &Response{Net: &info, Ports: []PortInfo{}}
+	resp := &Response{Net: &info, Ports: n.portInfos()}
 	if d, ok := n.pol.(dispatch.Describer); ok {
 		resp.PolicyInfo = d.Describe(n.dnet)
 	}
+	return resp, nil
+}
+
+// portInfos describes every port in use. The caller holds n.mu.
+func (n *network) portInfos() []PortInfo {
+	ports := []PortInfo{}
 	for p, o := range n.ports {
 		if o == nil {
 			continue
 		}
 		st := n.ring.Stats(p)
-		resp.Ports = append(resp.Ports, PortInfo{
+		ports = append(ports, PortInfo{
 			Port: p, Descr: o.descr, PID: o.creds.PID, UID: o.creds.UID,
 			Read: o.roles&shm.RoleRead != 0, Write: o.roles&shm.RoleWrite != 0,
 			Sent: st.Sent, SentBytes: st.SentBytes, Received: st.Received, ReceivedBytes: st.ReceivedBytes,
-			Dropped: st.Drops, Blocked: st.Blocked, Queued: st.Queued,
+			Dropped: st.Drops, Blocked: st.Blocked, HopDrops: st.HopDrops, Queued: st.Queued,
 		})
 		if o.iface != nil {
-			resp.Ports[len(resp.Ports)-1].Iface = o.iface.info()
+			ports[len(ports)-1].Iface = o.iface.info()
 		}
 	}
-	return resp, nil
+	return ports
 }
 
 func (m *node) destroy(req *Request) (*Response, error) {

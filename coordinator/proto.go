@@ -139,6 +139,7 @@ type NetInfo struct {
 	Bound      int        `json:"bound"`
 	Readers    int        `json:"readers"`
 	Writers    int        `json:"writers"`
+	PoolInUse  int        `json:"pool_in_use"` // message slots someone holds
 }
 
 // PortInfo describes one port of a network.
@@ -155,6 +156,7 @@ type PortInfo struct {
 	ReceivedBytes uint64 `json:"received_bytes"`
 	Dropped       uint64 `json:"dropped"`
 	Blocked       uint64 `json:"blocked"`
+	HopDrops      uint64 `json:"hop_drops"` // messages from it dropped past the hop limit
 	Queued        int    `json:"queued"`
 	// Iface is set for an interface node.
 	Iface *IfaceInfo `json:"iface,omitempty"`

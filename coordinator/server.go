@@ -35,6 +35,8 @@ type Server struct {
 	// ifaces are the interface nodes, told apart by namespace and index
 	// (iface.where). Lock order: a network's mu, then mu.
 	ifaces map[*iface]bool
+
+	counters counters // for Snapshot
 }
 
 // netKey names a network by its socket inode.
@@ -276,6 +278,7 @@ func (m *node) handle(req *Request, in []int) (*Response, []int) {
 		err = fmt.Errorf("%w: unknown op %q", ErrProtocol, req.Op)
 	}
 	if err != nil {
+		m.srv.counters.requestErrors.Add(1)
 		m.srv.log.Debug("request refused", "op", req.Op, "path", req.Path, "pid", m.creds.PID, "err", err)
 		return errResponse(err), nil
 	}

@@ -356,23 +356,40 @@ func TestAutostart(t *testing.T) {
 	}
 }
 
-// TestBenchQuick runs ipn bench's smoke matrix: every run's check must
-// pass, and the JSON must hold every cell.
-func TestBenchQuick(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the benchmark smoke matrix")
+// TestBenchRunsBenchProgram: ipn bench runs the benchmark program found on
+// PATH with the user's arguments, after telling it which ipn to drive, and
+// hands it standard input, output and error and the exit status.
+func TestBenchRunsBenchProgram(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\nfor a in \"$@\"; do echo \"arg $a\"; done\nread line\necho \"stdin $line\"\necho to-stderr >&2\nexit 7\n"
+	if err := os.WriteFile(filepath.Join(dir, "ipn-bench"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	out := mustIPN(t, nil, "bench", "--quick", "--json")
-	var m struct {
-		Fanout []struct {
-			Receivers int `json:"receivers"`
-			Payload   int `json:"payload"`
-		} `json:"fanout"`
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, errOut, err := runIPN(t, []byte("hello\n"), "bench", "--quick", "--json", "--out", "x.md")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 7 {
+		t.Fatalf("ipn bench: %v, want exit status 7\n%s", err, errOut)
 	}
-	if err := json.Unmarshal([]byte(out), &m); err != nil {
-		t.Fatalf("ipn bench --json: %v\n%s", err, out)
+	self, _ := os.Executable()
+	want := "arg --ipn\narg " + self + "\narg --quick\narg --json\narg --out\narg x.md\nstdin hello\n"
+	if out != want {
+		t.Errorf("ipn bench wrote\n%s\nwant\n%s", out, want)
 	}
-	if len(m.Fanout) != 9 {
-		t.Errorf("%d fan-out cells, want 9 (1, 2, 4 receivers × 3 payloads)", len(m.Fanout))
+	if errOut != "to-stderr\n" {
+		t.Errorf("ipn bench's standard error %q, want the program's own", errOut)
+	}
+}
+
+// TestBenchMissingProgram: with no benchmark program to run, ipn bench
+// says how to install it.
+func TestBenchMissingProgram(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, errOut, err := runIPN(t, nil, "bench", "--quick")
+	if err == nil {
+		t.Fatal("ipn bench with no ipn-bench anywhere succeeded")
+	}
+	if !strings.Contains(errOut, "go install github.com/ipn-project/ipn/cmd/ipn-bench@latest") {
+		t.Errorf("ipn bench: %q; want it to say how to install ipn-bench", errOut)
 	}
 }

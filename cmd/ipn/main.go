@@ -13,9 +13,6 @@ import (
 )
 
 func main() {
-	if code, was := benchChild(); was { // a process ipn bench started
-		os.Exit(code)
-	}
 	ipn.DaemonCommand = daemonCommand
 	root := &cobra.Command{
 		Use:   "ipn",

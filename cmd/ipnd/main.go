@@ -18,13 +18,20 @@ import (
 
 	"github.com/ipn-project/ipn/coordinator"
 	_ "github.com/ipn-project/ipn/dispatch/topics" // policy 16, a worked example of a policy of one's own
+	"github.com/ipn-project/ipn/internal/buildinfo"
 )
 
 func main() {
 	socket := flag.String("socket", "", "socket to serve (default: $"+coordinator.EnvSocket+", else per-user)")
 	system := flag.Bool("system", false, "serve the system-wide socket "+coordinator.SystemSocket+", open to every user")
 	verbose := flag.Bool("v", false, "log every refused request")
+	metrics := flag.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9347 (default: off)")
+	version := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *version {
+		fmt.Println("ipnd", buildinfo.Read())
+		return
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -41,6 +48,16 @@ func main() {
 	if err := srv.Listen(path, mode); err != nil {
 		fmt.Fprintln(os.Stderr, "ipnd:", err)
 		os.Exit(1)
+	}
+	if *metrics != "" {
+		hs, _, err := serveMetrics(log, srv, *metrics)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ipnd:", err)
+			srv.Close()
+			os.Remove(path)
+			os.Exit(1)
+		}
+		defer hs.Close()
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
