@@ -360,7 +360,7 @@ func TestSockTooLong(t *testing.T) {
 	bad := startPeer(t, sock, nil)
 
 	bad.must("send 1001", "sent")
-	if r := bad.do("raw"); !strings.HasPrefix(r, "raw ") || !strings.Contains(r, "IPN-SOCK/1 error EMSGSIZE") || !strings.Contains(r, "1001 bytes") {
+	if r := bad.do("raw"); !strings.HasPrefix(r, "raw ") || !strings.Contains(r, "IPN-SOCK/1 error EMSGSIZE") || !strings.Contains(r, "MTU (1000 bytes)") {
 		t.Errorf("after a message over the MTU the connection got %q, want the reason (EMSGSIZE)", r)
 	}
 	bad.must("raw", "raw 0 ")

@@ -300,10 +300,10 @@ func Roles(c coordinator.Creds, groupsKnown bool, path string) (read, write bool
 }
 
 // errTooLong is why a connection that sent more than the MTU ends.
-type errTooLong struct{ size, mtu int }
+type errTooLong struct{ mtu int }
 
 func (e errTooLong) Error() string {
-	return fmt.Sprintf("a message of %d bytes is longer than the network's MTU (%d bytes): the connection ends", e.size, e.mtu)
+	return fmt.Sprintf("a message longer than the network's MTU (%d bytes): the connection ends", e.mtu)
 }
 
 func (e errTooLong) Unwrap() error { return syscall.EMSGSIZE }
@@ -419,7 +419,7 @@ func (p *peer) fromPeer() error {
 		case eof:
 			return p.shut(unix.SHUT_WR)
 		case k > p.mtu:
-			return errTooLong{k, p.mtu}
+			return errTooLong{p.mtu}
 		}
 		err := p.node.Send(buf[:k])
 		switch {
@@ -433,14 +433,15 @@ func (p *peer) fromPeer() error {
 	}
 }
 
-// recvPacket receives one packet into buf and returns its whole length
-// (MSG_TRUNC), which may be longer than buf. A read of nothing is an empty
-// message, unless the peer has shut writing (POLLRDHUP): then it is
-// end-of-file. (An empty message sent right before shutdown(SHUT_WR) is
-// taken for it.)
+// recvPacket receives one packet into buf, cut to its length if longer
+// (read(2), which allocates nothing, unlike recvmsg's wrapper: a buffer
+// one byte longer than the MTU tells a message that is too long). A read
+// of nothing is an empty message, unless the peer has shut writing
+// (POLLRDHUP): then it is end-of-file. (An empty message sent right before
+// shutdown(SHUT_WR) is taken for it.)
 func recvPacket(fd int, buf []byte) (k int, eof bool, err error) {
 	for {
-		k, _, _, _, err = unix.Recvmsg(fd, buf, nil, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+		k, err = unix.Read(fd, buf)
 		if err != unix.EINTR {
 			break
 		}

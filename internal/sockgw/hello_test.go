@@ -67,7 +67,7 @@ func FuzzParseHello(f *testing.F) {
 }
 
 func TestRefusal(t *testing.T) {
-	if got := string(Refusal(errTooLong{1600, 1514})); !strings.HasPrefix(got, "IPN-SOCK/1 error EMSGSIZE a message of 1600 bytes") {
+	if got := string(Refusal(errTooLong{1514})); !strings.HasPrefix(got, "IPN-SOCK/1 error EMSGSIZE a message longer than the network's MTU (1514 bytes)") {
 		t.Errorf("Refusal = %q", got)
 	}
 	if got := string(Refusal(errors.New("odd"))); got != "IPN-SOCK/1 error EIO odd" {
