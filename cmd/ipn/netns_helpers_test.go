@@ -50,6 +50,15 @@ func startNode(t *testing.T, args ...string) int {
 // startNodeCmd is startNode that also returns the process and its output.
 func startNodeCmd(t *testing.T, args ...string) (*exec.Cmd, *netns.Buffer, int) {
 	t.Helper()
+	cmd, out := startIPNUntil(t, "said it joined", func(s string) bool { return nodePort.MatchString(s) }, args...)
+	port, _ := strconv.Atoi(nodePort.FindStringSubmatch(out.String())[1])
+	return cmd, out, port
+}
+
+// startIPNUntil starts ipn with args, killed at the test's end, and waits
+// until its output is what ready looks for (what, for a failure).
+func startIPNUntil(t *testing.T, what string, ready func(out string) bool, args ...string) (*exec.Cmd, *netns.Buffer) {
+	t.Helper()
 	cmd := ipnCmd(t, args...)
 	out := &netns.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -57,15 +66,12 @@ func startNodeCmd(t *testing.T, args ...string) (*exec.Cmd, *netns.Buffer, int) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if m := nodePort.FindStringSubmatch(out.String()); m != nil {
-			port, _ := strconv.Atoi(m[1])
-			return cmd, out, port
-		}
+	for deadline := time.Now().Add(20 * time.Second); !ready(out.String()); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("ipn %v never said it joined: %s", args, out.String())
+			t.Fatalf("ipn %v never %s: %s", args, what, out.String())
 		}
 	}
+	return cmd, out
 }
 
 // hostOn is one namespace plugged into a network by an interface node.

@@ -214,7 +214,8 @@ func serveSockFile(t *testing.T, path string, args ...string) string {
 	t.Helper()
 	dir := openDir(t)
 	file := filepath.Join(dir, "sock")
-	startNodeCmdUntil(t, "listening on", append([]string{"sock", path, "--listen", file}, args...)...)
+	startIPNUntil(t, "said it listens", func(out string) bool { return strings.Contains(out, "listening on") },
+		append([]string{"sock", path, "--listen", file}, args...)...)
 	return file
 }
 
@@ -231,25 +232,6 @@ func openDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// startNodeCmdUntil starts ipn with args, killed at the test's end, and
-// waits until its output says want.
-func startNodeCmdUntil(t *testing.T, want string, args ...string) *netns.Buffer {
-	t.Helper()
-	cmd := ipnCmd(t, args...)
-	out := &netns.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), want); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("ipn %v never said %q: %s", args, want, out.String())
-		}
-	}
-	return out
 }
 
 // goNode connects a node of the test to the network at path.
