@@ -668,7 +668,7 @@ func confN5(t *testing.T) {
 	}
 	any := node(t, ipn.Any)
 	must(t, any.Bind(path))
-	if info, _ := stat(t, path); info.Policy != int(ipn.Hub) {
+	if info, _ := stat(t, path); info.Policy != ipn.Hub {
 		t.Errorf("network policy %d after an Any node joined, want hub", info.Policy)
 	}
 	m.quit(t)

@@ -1,7 +1,6 @@
 package ipn
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,8 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ipn-project/ipn/coordinator"
 	"github.com/ipn-project/ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // EnvNoAutostart, when set, keeps the client from starting a coordinator.
@@ -19,7 +18,7 @@ const EnvNoAutostart = "IPN_NO_AUTOSTART"
 
 // dial connects to the coordinator, starting one when none answers.
 func dial() (*net.UnixConn, error) {
-	path := coordinator.DefaultSocket()
+	path := wire.DefaultSocket()
 	c, err := dialOnce(path)
 	if err == nil {
 		return c, nil
@@ -99,8 +98,8 @@ func fileExists(p string) bool {
 }
 
 // call sends req on c and returns the response and any descriptors.
-func call(c *net.UnixConn, req *coordinator.Request) (*coordinator.Response, []int, error) {
-	b, err := coordinator.EncodeRequest(req)
+func call(c *net.UnixConn, req *wire.Request) (*wire.Response, []int, error) {
+	b, err := wire.EncodeRequest(req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -112,8 +111,8 @@ func call(c *net.UnixConn, req *coordinator.Request) (*coordinator.Response, []i
 
 // receive reads the coordinator's response to a request, and any
 // descriptors that came with it.
-func receive(c *net.UnixConn) (*coordinator.Response, []int, error) {
-	buf := make([]byte, coordinator.MaxMessage)
+func receive(c *net.UnixConn) (*wire.Response, []int, error) {
+	buf := make([]byte, wire.MaxMessage)
 	n, fds, err := fdpass.Recv(c, buf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ipn: coordinator: %w", err)
@@ -121,7 +120,7 @@ func receive(c *net.UnixConn) (*coordinator.Response, []int, error) {
 	if n == 0 {
 		return nil, nil, fmt.Errorf("ipn: coordinator closed the connection: %w", ErrNoCoordinator)
 	}
-	resp, err := coordinator.DecodeResponse(buf[:n])
+	resp, err := wire.DecodeResponse(buf[:n])
 	if err != nil {
 		closeFDs(fds)
 		return nil, nil, err
@@ -138,6 +137,3 @@ func closeFDs(fds []int) {
 		syscall.Close(fd)
 	}
 }
-
-// isNotExist reports a missing path.
-func isNotExist(err error) bool { return errors.Is(err, syscall.ENOENT) }

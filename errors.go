@@ -5,6 +5,7 @@ import (
 
 	"github.com/ipn-project/ipn/internal/errno"
 	"github.com/ipn-project/ipn/ring"
+	"github.com/ipn-project/ipn/shm"
 )
 
 // Errors of the client API. Each matches, with errors.Is, both itself and
@@ -20,8 +21,13 @@ var (
 	ErrClosed        = errno.New("node closed", syscall.EBADF)
 	ErrNoCoordinator = errno.New("no ipn coordinator", syscall.ECONNREFUSED)
 
-	// Data-plane errors, shared with package ring.
-	ErrAgain   = ring.ErrAgain
-	ErrMsgSize = ring.ErrMsgSize
-	ErrTimeout = ring.ErrTimeout
+	// Data-path errors, shared with packages ring and shm.
+	ErrAgain        = ring.ErrAgain        // a send or receive would wait (EAGAIN)
+	ErrMsgSize      = ring.ErrMsgSize      // a message longer than the MTU (EMSGSIZE)
+	ErrTimeout      = ring.ErrTimeout      // a deadline passed (ETIMEDOUT)
+	ErrTruncated    = ring.ErrTruncated    // a message longer than the receive buffer (EMSGSIZE)
+	ErrTooManyViews = ring.ErrTooManyViews // too many views or slots held unreleased (ENOBUFS)
+	ErrNotWriter    = ring.ErrNotWriter    // a send by a node that may not send (EPIPE)
+	ErrNotReader    = ring.ErrNotReader    // a receive by a node that may not receive (ESHUTDOWN)
+	ErrDamaged      = shm.ErrDamaged       // the network's shared memory is corrupt (EBADMSG)
 )

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"syscall"
 
-	"github.com/ipn-project/ipn/coordinator"
 	"github.com/ipn-project/ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // IfaceInfo describes an interface node: a TAP, TUN or grabbed interface
 // of the host that is a node of a network (SPEC §4).
-type IfaceInfo = coordinator.IfaceInfo
+type IfaceInfo = wire.IfaceInfo
 
 // AttachInterface makes the connected node an interface node: it hands fd,
 // the descriptor of the interface the node carries frames for (a TAP or
@@ -25,7 +25,7 @@ func (n *Node) AttachInterface(fd int, persist bool) (IfaceInfo, error) {
 	if n.conn.Load() == nil {
 		return IfaceInfo{}, ErrNotConn
 	}
-	b, err := coordinator.EncodeRequest(&coordinator.Request{Op: coordinator.OpIface, Persist: persist})
+	b, err := wire.EncodeRequest(&wire.Request{Op: wire.OpIface, Persist: persist})
 	if err != nil {
 		return IfaceInfo{}, err
 	}
@@ -64,14 +64,14 @@ func (n *Node) TakeOver(path, ifname string) (int, IfaceInfo, error) {
 // its network if that was the last node and the network is not kept by
 // Create.
 func SetPersist(ifname string, on bool) (IfaceInfo, error) {
-	resp, err := request(&coordinator.Request{Op: coordinator.OpPersist, Iface: ifname, Persist: on})
+	resp, err := request(&wire.Request{Op: wire.OpPersist, Iface: ifname, Persist: on})
 	if err != nil {
 		return IfaceInfo{}, fmt.Errorf("ipn: persist %s: %w", ifname, err)
 	}
 	return ifaceOf(resp)
 }
 
-func ifaceOf(resp *coordinator.Response) (IfaceInfo, error) {
+func ifaceOf(resp *wire.Response) (IfaceInfo, error) {
 	if resp.Iface == nil {
 		return IfaceInfo{}, fmt.Errorf("ipn: the coordinator did not describe the interface: %w", syscall.EPROTO)
 	}

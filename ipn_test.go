@@ -17,6 +17,7 @@ import (
 
 	"github.com/ipn-project/ipn"
 	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // The tests run a coordinator in this process and members as separate
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	sock := filepath.Join(dir, "ipnd.sock")
-	os.Setenv(coordinator.EnvSocket, sock)
+	os.Setenv(wire.EnvSocket, sock)
 	os.Setenv(ipn.EnvNoAutostart, "1")
 	srv := coordinator.NewServer(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), "")
 	if err := srv.Listen(sock, 0o666); err != nil {

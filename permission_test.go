@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipn-project/ipn"
 	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // The permission matrix of N3 and N4 with real identities: members run
@@ -132,7 +133,7 @@ func newPermEnv(t *testing.T) permEnv {
 
 	// TestMain's coordinator socket is 0666, but its directory comes from
 	// os.MkdirTemp with 0700: let other users search it while we run.
-	sockDir := filepath.Dir(coordinator.DefaultSocket())
+	sockDir := filepath.Dir(wire.DefaultSocket())
 	st, err := os.Stat(sockDir)
 	must(t, err)
 	if st.Mode().Perm()&0o001 == 0 {
@@ -296,7 +297,7 @@ func TestPermissionSystemSocket(t *testing.T) {
 	st, err := os.Stat(filepath.Dir(sock))
 	must(t, err)
 	m := launch(t, "perm-list", "", launchOpts{bin: e.bin, cred: &syscall.Credential{Uid: permUID, Gid: permGID},
-		env: []string{coordinator.EnvSocket + "=" + sock}})
+		env: []string{wire.EnvSocket + "=" + sock}})
 	if out := strings.TrimSpace(waitExit(t, m, "list as another user", 20*time.Second)); out != "list ok" {
 		t.Errorf("another user lists networks of a coordinator listening with mode 0666 (its directory made %v): %s, want list ok",
 			st.Mode().Perm(), out)

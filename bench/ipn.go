@@ -12,6 +12,7 @@ import (
 	"github.com/ipn-project/ipn/internal/fdpass"
 	"github.com/ipn-project/ipn/internal/member"
 	"github.com/ipn-project/ipn/internal/stream"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
 )
@@ -85,10 +86,11 @@ func (t IPN) Setup(n, payload int) (*Plan, error) {
 	}
 	g := shm.Derive(shm.Options{MTU: payload, Ports: n + 1, Pool: pool, Lossless: !t.Lossy})
 	name := fmt.Sprintf("ipn-bench-%d-%d", os.Getpid(), ipnSeq.Add(1))
-	net, d, err := member.NewData(name, g)
+	d, err := plane.Create("", name, g)
 	if err != nil {
 		return nil, err
 	}
+	net := d.Net
 	plan := &Plan{Cleanup: d.Close}
 	ok := false
 	defer func() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipn-project/ipn"
 	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // IPNAPI is ipn through its public API with a coordinator running: the
@@ -73,7 +74,7 @@ func (t IPNAPI) Setup(n, payload int) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	os.Setenv(coordinator.EnvSocket, sock)
+	os.Setenv(wire.EnvSocket, sock)
 	os.Setenv(ipn.EnvNoAutostart, "1")
 	path := filepath.Join(filepath.Dir(sock), fmt.Sprintf("net-%d", apiSeq.Add(1)))
 	if err := ipn.Create(path, ipn.Hub, ipn.Options{MTU: payload, NumNodes: n + 1, Pool: ipnPool(n, payload), Lossless: true}); err != nil {
@@ -88,7 +89,7 @@ func openAPINode(ep Endpoint) (*ipn.Node, error) {
 	if err := json.Unmarshal([]byte(ep.Config), &cfg); err != nil {
 		return nil, fmt.Errorf("ipn-api: config: %w", err)
 	}
-	os.Setenv(coordinator.EnvSocket, cfg.Socket)
+	os.Setenv(wire.EnvSocket, cfg.Socket)
 	os.Setenv(ipn.EnvNoAutostart, "1")
 	node := ipn.NewNode(ipn.Hub)
 	if err := node.Connect(cfg.Path); err != nil {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipn-project/ipn/coordinator"
 	"github.com/ipn-project/ipn/internal/netns"
 	"github.com/ipn-project/ipn/netdev"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // A NetPath joins two network namespaces on one Ethernet segment: the
@@ -189,7 +189,7 @@ func (p IPNSwitch) Join(host, a, b *netns.NS, tag string, addrs [2]string) (func
 			u.run()
 		}
 	}()
-	env := append(os.Environ(), coordinator.EnvSocket+"="+sock, "IPN_NO_AUTOSTART=1")
+	env := append(os.Environ(), wire.EnvSocket+"="+sock, "IPN_NO_AUTOSTART=1")
 	run := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(p.Bin, args...)
 		cmd.Env = env

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipn-project/ipn"
-	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // Unicast between pairs: P sender processes each stream 1500-byte frames
@@ -64,7 +64,7 @@ func RunPairs(kind string, pairs, count int) (PairsResult, error) {
 		if err != nil {
 			return res, err
 		}
-		os.Setenv(coordinator.EnvSocket, sock)
+		os.Setenv(wire.EnvSocket, sock)
 		os.Setenv(ipn.EnvNoAutostart, "1")
 		path = filepath.Join(filepath.Dir(sock), fmt.Sprintf("pairs-%d", apiSeq.Add(1)))
 		pol := ipn.Switch

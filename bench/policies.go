@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ipn-project/ipn/dispatch"
-	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
 )
@@ -87,10 +87,11 @@ func measurePolicy(pol dispatch.Policy, msg []byte) (testing.BenchmarkResult, er
 	}
 	policySeq++
 	g := shm.Derive(shm.Options{MTU: 1518, Ports: 4, Pool: 64, Policy: area})
-	rn, d, err := member.NewData(fmt.Sprintf("ipn-bench-policy-%d-%d", time.Now().UnixNano(), policySeq), g)
+	d, err := plane.Create("", fmt.Sprintf("ipn-bench-policy-%d-%d", time.Now().UnixNano(), policySeq), g)
 	if err != nil {
 		return testing.BenchmarkResult{}, err
 	}
+	rn := d.Net
 	defer d.Close()
 	var ports []*ring.Port
 	for p := 0; p < 4; p++ {

@@ -17,6 +17,7 @@ import (
 	"github.com/ipn-project/ipn/netdev"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // iface is an interface node (SPEC §4): a TAP, TUN or grabbed interface
@@ -54,9 +55,9 @@ type pumpRun struct {
 	done   chan struct{} // closed when both ways have stopped
 }
 
-func (f *iface) info() *IfaceInfo {
+func (f *iface) info() *wire.IfaceInfo {
 	at := f.where()
-	return &IfaceInfo{Kind: f.kind, Name: at.Name, Index: at.Index, Path: f.net.path, Port: f.port,
+	return &wire.IfaceInfo{Kind: f.kind, Name: at.Name, Index: at.Index, Path: f.net.path, Port: f.port,
 		Persist: f.persist, Pumped: f.pump != nil, Netns: netdev.NetnsName(at.Netns), NetnsInode: at.Netns}
 }
 
@@ -89,10 +90,10 @@ func label(at netdev.Place) string {
 
 // attachIface takes the descriptor of the interface a connected node
 // joined with: the node controls it; the coordinator keeps a copy.
-func (m *node) attachIface(req *Request, in []int) (*Response, error) {
+func (m *node) attachIface(req *wire.Request, in []int) (*wire.Response, error) {
 	if len(in) != 1 {
 		closeFDs(in)
-		return nil, fmt.Errorf("%w: an iface request carries one descriptor, not %d", ErrProtocol, len(in))
+		return nil, fmt.Errorf("%w: an iface request carries one descriptor, not %d", wire.ErrProtocol, len(in))
 	}
 	fd := in[0]
 	kind, at, err := netdev.Identify(fd)
@@ -126,7 +127,7 @@ func (m *node) attachIface(req *Request, in []int) (*Response, error) {
 	m.iface = f
 	s.log.Info("interface node", "path", n.path, "port", m.port, "kind", kind, "name", at.Name, "index", at.Index,
 		"netns", at.Netns, "persist", req.Persist)
-	return &Response{Iface: f.info()}, nil
+	return &wire.Response{Iface: f.info()}, nil
 }
 
 // findIface returns the interface node key names, among the nodes of
@@ -201,7 +202,7 @@ func (m *node) mayControl(f *iface) error {
 // takeover connects m to the network of a persistent interface that no
 // process controls, on the interface's port, as its controller; the
 // interface's descriptor goes with the network's, last.
-func (m *node) takeover(req *Request) (*Response, []int, error) {
+func (m *node) takeover(req *wire.Request) (*wire.Response, []int, error) {
 	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
 	if err != nil {
 		return nil, nil, err
@@ -236,7 +237,7 @@ func (m *node) takeover(req *Request) (*Response, []int, error) {
 	if err := n.stopPump(f); err != nil {
 		return nil, nil, err
 	}
-	resp := &Response{}
+	resp := &wire.Response{}
 	fds, err := n.connectAt(m, f.port, roles, req, resp)
 	if err != nil {
 		n.release(f)
@@ -254,7 +255,7 @@ func (m *node) takeover(req *Request) (*Response, []int, error) {
 // setPersist sets or clears an interface node's persistence (D3).
 // Clearing it while no process controls the interface removes the node,
 // and ends the network if it was the last.
-func (m *node) setPersist(req *Request) (*Response, error) {
+func (m *node) setPersist(req *wire.Request) (*wire.Response, error) {
 	f, err := m.srv.findIface(req.Iface, nil)
 	if err != nil {
 		return nil, err
@@ -286,7 +287,7 @@ func (m *node) setPersist(req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Response{Iface: info}, nil
+	return &wire.Response{Iface: info}, nil
 }
 
 // orphan handles an interface whose controller left the port it held:
@@ -301,7 +302,7 @@ func (n *network) orphan(f *iface, free bool) {
 	p := f.port
 	if !free {
 		var err error
-		if p, err = n.newPort(AnyPort); err != nil {
+		if p, err = n.newPort(wire.AnyPort); err != nil {
 			n.srv.log.Error("persistent interface lost its port", "name", f.name(), "err", err)
 			n.release(f)
 			return

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/ipn-project/ipn/wire"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -14,16 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipn-project/ipn/dispatch"
-	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
-)
-
-// Policies. Only the hub exists yet; the switch and the layer-3 switch come
-// with package dispatch.
-const (
-	PolicyAny = 0
-	PolicyHub = 1
 )
 
 // noticePort is the coordinator's own port in every network, the last;
@@ -36,9 +30,6 @@ const (
 // segSeq numbers the segments this coordinator creates.
 var segSeq atomic.Uint64
 
-// MaxDescr is the longest node description (IPN_DESCRLEN).
-const MaxDescr = 128
-
 // reclaimWait bounds one reclaim of a departed member's port.
 const reclaimWait = 10 * time.Second
 
@@ -50,13 +41,13 @@ type network struct {
 	inode int // O_PATH descriptor of the network's file, held until end
 	path  string
 
-	policy     int
+	policy     wire.Policy
 	pol        dispatch.Policy
 	dnet       dispatch.Net
-	opts       NetOptions
+	opts       wire.Options
 	persistent bool
 
-	data   member.Data
+	data   *plane.Plane
 	ring   *ring.Network
 	notice *ring.Port // the coordinator's own port, for OOB notices
 	users  int        // ports members may take: 0..users-1
@@ -67,27 +58,19 @@ type network struct {
 	noticeDrops int
 }
 
-// fds lists the descriptors a connected member gets.
-func (n *network) fds() []int {
-	fds := []int{int(n.data.Seg.File().Fd())}
-	for _, e := range n.data.Rx {
-		fds = append(fds, e.FD())
-	}
-	for _, e := range n.data.Tx {
-		fds = append(fds, e.FD())
-	}
-	return fds
-}
+// handoff is what a connected member gets: the segment and every port's
+// eventfds.
+func (n *network) handoff() wire.Handoff { return n.data.Handoff() }
 
-func (m *node) create(req *Request) (*Response, error) {
+func (m *node) create(req *wire.Request) (*wire.Response, error) {
 	s := m.srv
 	if m.net != nil {
 		return nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
 	}
-	if req.Policy == PolicyAny {
+	if req.Policy == dispatch.Any {
 		return nil, fmt.Errorf("a network cannot be created with policy ANY: %w", syscall.EPROTONOSUPPORT)
 	}
-	pol, err := dispatch.Lookup(req.Policy)
+	pol, err := dispatch.Lookup(int(req.Policy))
 	if err != nil {
 		return nil, fmt.Errorf("policy %d is not available: %w", req.Policy, err)
 	}
@@ -144,10 +127,11 @@ func (m *node) create(req *Request) (*Response, error) {
 		return nil, fmt.Errorf("%s: %w", req.Path, syscall.EADDRINUSE)
 	}
 	name := fmt.Sprintf("%s%d-%d-%d-%d", segPrefix, os.Getpid(), st.Dev, st.Ino, segSeq.Add(1))
-	rn, data, err := newData(s.segDir, name, g)
+	data, err := plane.Create(s.segDir, name, g)
 	if err != nil {
 		return nil, err
 	}
+	rn := data.Net
 	n := &network{
 		srv: s, key: key, inode: inode, path: req.Path, policy: req.Policy, pol: pol, opts: o,
 		persistent: req.Persist, data: data, ring: rn, users: o.NumNodes,
@@ -173,17 +157,10 @@ func (m *node) create(req *Request) (*Response, error) {
 	n.mu.Unlock()
 	s.log.Info("network created", "path", req.Path, "policy", req.Policy, "nodes", o.NumNodes,
 		"mtu", o.MTU, "pool", o.Pool, "lossless", o.Lossless, "uid", m.creds.UID)
-	return &Response{Net: &info}, nil
+	return &wire.Response{Net: &info}, nil
 }
 
-func newData(dir, name string, g shm.Geometry) (*ring.Network, member.Data, error) {
-	if dir == shm.Dir {
-		return member.NewData(name, g)
-	}
-	return member.NewDataIn(dir, name, g)
-}
-
-func (m *node) join(req *Request) (*Response, []int, error) {
+func (m *node) join(req *wire.Request) (*wire.Response, []int, error) {
 	if !req.Bind && !req.Connect {
 		return nil, nil, fmt.Errorf("join asks for neither bind nor connect: %w", syscall.EINVAL)
 	}
@@ -199,11 +176,11 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 	if m.net != nil && m.net != n {
 		return nil, nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
 	}
-	if req.Policy != PolicyAny && req.Policy != n.policy {
+	if req.Policy != dispatch.Any && req.Policy != n.policy {
 		return nil, nil, fmt.Errorf("network %s has policy %d, node asked for %d: %w", req.Path, n.policy, req.Policy, syscall.EPROTO)
 	}
-	if len(req.Descr) > MaxDescr {
-		return nil, nil, fmt.Errorf("description of %d bytes, at most %d: %w", len(req.Descr), MaxDescr, syscall.EINVAL)
+	if len(req.Descr) > wire.MaxDescr {
+		return nil, nil, fmt.Errorf("description of %d bytes, at most %d: %w", len(req.Descr), wire.MaxDescr, syscall.EINVAL)
 	}
 	if req.Connect && m.port >= 0 {
 		return nil, nil, fmt.Errorf("node already connected: %w", syscall.EISCONN)
@@ -224,7 +201,7 @@ func (m *node) join(req *Request) (*Response, []int, error) {
 			}
 		}
 	}
-	resp := &Response{Port: -1}
+	resp := &wire.Response{Port: -1}
 	var fds []int
 	if req.Connect {
 		p, err := n.newPort(req.Port)
@@ -266,14 +243,14 @@ func connectRoles(m *node, st *unix.Stat_t, path string) (uint32, error) {
 
 // connectAt connects m on port p, free, and fills resp; it returns the
 // descriptors m gets. n.mu must be held.
-func (n *network) connectAt(m *node, p int, roles uint32, req *Request, resp *Response) ([]int, error) {
+func (n *network) connectAt(m *node, p int, roles uint32, req *wire.Request, resp *wire.Response) ([]int, error) {
 	if err := n.ring.OpenPort(p, m.creds.PID, roles); err != nil {
 		return nil, err
 	}
 	n.ports[p] = m
 	m.port, m.roles, m.descr, m.wantOOB = p, roles, req.Descr, req.WantOOB
 	resp.Port, resp.Roles = p, roles
-	fds := n.fds()
+	fds := n.handoff().FDs()
 	resp.NumFDs = len(fds)
 	return fds, nil
 }
@@ -281,7 +258,7 @@ func (n *network) connectAt(m *node, p int, roles uint32, req *Request, resp *Re
 // newPort picks the port for a connecting node through the policy's
 // new-port hook.
 func (n *network) newPort(want int) (int, error) {
-	if want != AnyPort && (want < 0 || want >= n.users) {
+	if want != wire.AnyPort && (want < 0 || want >= n.users) {
 		return 0, fmt.Errorf("port %d out of range 0..%d: %w", want, n.users-1, syscall.EADDRNOTAVAIL)
 	}
 	var free uint64
@@ -300,7 +277,7 @@ func (n *network) newPort(want int) (int, error) {
 	return p, nil
 }
 
-func (m *node) setRoles(req *Request) (*Response, error) {
+func (m *node) setRoles(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
@@ -313,13 +290,13 @@ func (m *node) setRoles(req *Request) (*Response, error) {
 	m.roles &= req.Roles
 	n.ring.SetRoles(m.port, m.roles)
 	n.notify()
-	return &Response{Port: m.port, Roles: m.roles}, nil
+	return &wire.Response{Port: m.port, Roles: m.roles}, nil
 }
 
 // resize changes the number of ports (IPN_SO_CHANGE_NUMNODES): a managing
 // (bound) node may grow it up to the network's capacity or shrink it down
 // to its highest port in use.
-func (m *node) resize(req *Request) (*Response, error) {
+func (m *node) resize(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil || !m.bound {
 		return nil, fmt.Errorf("only a bound node may change the number of ports: %w", syscall.EPERM)
@@ -339,12 +316,12 @@ func (m *node) resize(req *Request) (*Response, error) {
 	n.opts.NumNodes = k
 	n.srv.log.Info("network resized", "path", n.path, "nodes", k)
 	info := n.info()
-	return &Response{Net: &info}, nil
+	return &wire.Response{Net: &info}, nil
 }
 
 // policyOption sets (bound nodes only: IPN's setsockopt of a managing
 // socket) or reads an option of the network's policy for a port.
-func (m *node) policyOption(req *Request) (*Response, error) {
+func (m *node) policyOption(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
@@ -366,16 +343,16 @@ func (m *node) policyOption(req *Request) (*Response, error) {
 			return nil, err
 		}
 		n.srv.log.Info("policy option", "path", n.path, "port", req.Port, "name", req.OptName, "value", req.OptValue)
-		return &Response{}, nil
+		return &wire.Response{}, nil
 	}
 	v, err := o.Option(n.dnet, req.Port, req.OptName)
 	if err != nil {
 		return nil, err
 	}
-	return &Response{OptValue: string(v)}, nil
+	return &wire.Response{OptValue: string(v)}, nil
 }
 
-func (m *node) options() (*Response, error) {
+func (m *node) options() (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
@@ -383,7 +360,7 @@ func (m *node) options() (*Response, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	info := n.info()
-	return &Response{Net: &info, Port: m.port, Roles: m.roles}, nil
+	return &wire.Response{Net: &info, Port: m.port, Roles: m.roles}, nil
 }
 
 // leave releases everything the member held, after it closed its control
@@ -531,14 +508,14 @@ func (n *network) notify() {
 }
 
 // info describes the network. n.mu must be held.
-func (n *network) info() NetInfo {
+func (n *network) info() wire.NetInfo {
 	inUse := 0
 	for _, o := range n.ports {
 		if o != nil {
 			inUse++
 		}
 	}
-	return NetInfo{
+	return wire.NetInfo{
 		Path: n.path, Policy: n.policy, Opts: n.opts, Persistent: n.persistent,
 		Ports: inUse, Bound: len(n.bound), PoolInUse: n.ring.Geometry().Slots - n.ring.FreeSlots(),
 		Readers: bits.OnesCount64(n.ring.Readers() & userMask),
@@ -546,13 +523,13 @@ func (n *network) info() NetInfo {
 	}
 }
 
-func (s *Server) list() *Response {
-	resp := &Response{Nets: []NetInfo{}}
+func (s *Server) list() *wire.Response {
+	resp := &wire.Response{Nets: []wire.NetInfo{}}
 	s.eachNet(func(n *network) { resp.Nets = append(resp.Nets, n.info()) })
 	return resp
 }
 
-func (s *Server) stat(req *Request) (*Response, error) {
+func (s *Server) stat(req *wire.Request) (*wire.Response, error) {
 	n, _, err := s.lookup(req.Path, req.Dev, req.Ino)
 	if err != nil {
 		return nil, err
@@ -560,7 +537,7 @@ func (s *Server) stat(req *Request) (*Response, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	info := n.info()
-	resp := &Response{Net: &info, Ports: n.portInfos()}
+	resp := &wire.Response{Net: &info, Ports: n.portInfos()}
 	if d, ok := n.pol.(dispatch.Describer); ok {
 		resp.PolicyInfo = d.Describe(n.dnet)
 	}
@@ -568,14 +545,14 @@ func (s *Server) stat(req *Request) (*Response, error) {
 }
 
 // portInfos describes every port in use. The caller holds n.mu.
-func (n *network) portInfos() []PortInfo {
-	ports := []PortInfo{}
+func (n *network) portInfos() []wire.PortInfo {
+	ports := []wire.PortInfo{}
 	for p, o := range n.ports {
 		if o == nil {
 			continue
 		}
 		st := n.ring.Stats(p)
-		ports = append(ports, PortInfo{
+		ports = append(ports, wire.PortInfo{
 			Port: p, Descr: o.descr, PID: o.creds.PID, UID: o.creds.UID,
 			Read: o.roles&shm.RoleRead != 0, Write: o.roles&shm.RoleWrite != 0,
 			Sent: st.Sent, SentBytes: st.SentBytes, Received: st.Received, ReceivedBytes: st.ReceivedBytes,
@@ -588,7 +565,7 @@ func (n *network) portInfos() []PortInfo {
 	return ports
 }
 
-func (m *node) destroy(req *Request) (*Response, error) {
+func (m *node) destroy(req *wire.Request) (*wire.Response, error) {
 	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
 	if err != nil {
 		return nil, err
@@ -603,5 +580,5 @@ func (m *node) destroy(req *Request) (*Response, error) {
 	if last {
 		m.srv.endNet(n)
 	}
-	return &Response{}, nil
+	return &wire.Response{}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ipn-project/ipn/wire"
 	"log/slog"
 	"net"
 	"os"
@@ -184,7 +185,7 @@ func (m *node) serve() {
 		return
 	}
 	m.creds = creds
-	buf := make([]byte, MaxMessage)
+	buf := make([]byte, wire.MaxMessage)
 	for {
 		n, in, err := fdpass.Recv(m.conn, buf)
 		if errors.Is(err, fdpass.ErrTruncated) {
@@ -193,21 +194,21 @@ func (m *node) serve() {
 		if err != nil || n == 0 {
 			return
 		}
-		var resp *Response
+		var resp *wire.Response
 		var fds []int
 		if n < 0 {
-			resp = errResponse(fmt.Errorf("%w: message longer than %d bytes", ErrProtocol, MaxMessage))
-		} else if req, err := DecodeRequest(buf[:n]); err != nil {
+			resp = wire.ErrorResponse(fmt.Errorf("%w: message longer than %d bytes", wire.ErrProtocol, wire.MaxMessage))
+		} else if req, err := wire.DecodeRequest(buf[:n]); err != nil {
 			closeFDs(in)
-			resp = errResponse(err)
+			resp = wire.ErrorResponse(err)
 		} else {
 			resp, fds = m.handle(req, in)
 		}
-		b, err := EncodeResponse(resp)
+		b, err := wire.EncodeResponse(resp)
 		if err != nil { // too large: say so rather than drop the member
 			s.log.Error("encode response", "err", err)
 			fds = nil // the network's own descriptors: not ours to close
-			if b, err = EncodeResponse(errResponse(fmt.Errorf("response too large: %w", syscall.EMSGSIZE))); err != nil {
+			if b, err = wire.EncodeResponse(wire.ErrorResponse(fmt.Errorf("response too large: %w", syscall.EMSGSIZE))); err != nil {
 				return
 			}
 		}
@@ -223,64 +224,47 @@ func closeFDs(fds []int) {
 	}
 }
 
-// maxErrorText bounds an error message in a response, which may quote a
-// path of any length, so that the response always fits in a message.
-const maxErrorText = 1024
-
-func errResponse(err error) *Response {
-	msg := err.Error()
-	if len(msg) > maxErrorText {
-		msg = msg[:maxErrorText-3] + "..."
-	}
-	r := &Response{Error: msg, Errno: int(syscall.EIO)}
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		r.Errno = int(e)
-	}
-	return r
-}
-
 // handle answers one request. in are the descriptors that came with it:
 // the op that takes them owns them, and the rest are closed here.
-func (m *node) handle(req *Request, in []int) (*Response, []int) {
-	var resp *Response
+func (m *node) handle(req *wire.Request, in []int) (*wire.Response, []int) {
+	var resp *wire.Response
 	var fds []int
 	var err error
-	if req.Op != OpIface {
+	if req.Op != wire.OpIface {
 		closeFDs(in)
 	}
 	switch req.Op {
-	case OpCreate:
+	case wire.OpCreate:
 		resp, err = m.create(req)
-	case OpJoin:
+	case wire.OpJoin:
 		resp, fds, err = m.join(req)
-	case OpRoles:
+	case wire.OpRoles:
 		resp, err = m.setRoles(req)
-	case OpList:
+	case wire.OpList:
 		resp = m.srv.list()
-	case OpStat:
+	case wire.OpStat:
 		resp, err = m.srv.stat(req)
-	case OpDestroy:
+	case wire.OpDestroy:
 		resp, err = m.destroy(req)
-	case OpOptions:
+	case wire.OpOptions:
 		resp, err = m.options()
-	case OpResize:
+	case wire.OpResize:
 		resp, err = m.resize(req)
-	case OpPolicy:
+	case wire.OpPolicy:
 		resp, err = m.policyOption(req)
-	case OpIface:
+	case wire.OpIface:
 		resp, err = m.attachIface(req, in)
-	case OpTakeover:
+	case wire.OpTakeover:
 		resp, fds, err = m.takeover(req)
-	case OpPersist:
+	case wire.OpPersist:
 		resp, err = m.setPersist(req)
 	default:
-		err = fmt.Errorf("%w: unknown op %q", ErrProtocol, req.Op)
+		err = fmt.Errorf("%w: unknown op %q", wire.ErrProtocol, req.Op)
 	}
 	if err != nil {
 		m.srv.counters.requestErrors.Add(1)
 		m.srv.log.Debug("request refused", "op", req.Op, "path", req.Path, "pid", m.creds.PID, "err", err)
-		return errResponse(err), nil
+		return wire.ErrorResponse(err), nil
 	}
 	return resp, fds
 }

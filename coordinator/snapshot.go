@@ -1,6 +1,10 @@
 package coordinator
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/ipn-project/ipn/wire"
+)
 
 // counters are the coordinator's own counts of events, for Snapshot.
 type counters struct {
@@ -20,7 +24,7 @@ func (c *counters) reclaimed(refs int, err error) {
 }
 
 // Snapshot is the coordinator's state and counters at one moment, for a
-// metrics exporter: what OpList and OpStat report, and the coordinator's
+// metrics exporter: what wire.OpList and wire.OpStat report, and the coordinator's
 // own counts.
 type Snapshot struct {
 	Nets          []NetSnapshot
@@ -32,8 +36,8 @@ type Snapshot struct {
 
 // NetSnapshot is one network and its ports in use.
 type NetSnapshot struct {
-	Info  NetInfo
-	Ports []PortInfo
+	Info  wire.NetInfo
+	Ports []wire.PortInfo
 }
 
 // Snapshot reads every network's state and counters. It takes each

@@ -38,37 +38,19 @@ func daemonCommand(socket string) *exec.Cmd {
 	return exec.Command(self, "daemon", "--socket", socket)
 }
 
-// Policy numbers, as IPN numbered them (IPN_HUB, IPN_VDESWITCH,
-// IPN_VDESWITCH_L3). Only the hub exists yet; the coordinator refuses the
-// others with EPROTONOSUPPORT.
-var policies = []struct {
-	name   string
-	policy ipn.Policy
-}{
-	{"hub", ipn.Hub},
-	{"switch", ipn.Switch},
-	{"l3", ipn.L3},
-	{"topics", topics.Number},
-}
+// policies are those --policy accepts, by the names their String gives:
+// IPN's (IPN_HUB, IPN_VDESWITCH, IPN_VDESWITCH_L3) and the topics example.
+var policies = []ipn.Policy{ipn.Hub, ipn.Switch, ipn.L3, topics.Number}
 
 func parsePolicy(s string) (ipn.Policy, error) {
 	var names []string
 	for _, p := range policies {
-		if p.name == s {
-			return p.policy, nil
+		if p.String() == s {
+			return p, nil
 		}
-		names = append(names, p.name)
+		names = append(names, p.String())
 	}
 	return 0, fmt.Errorf("--policy %q: want one of %s", s, strings.Join(names, ", "))
-}
-
-func policyName(p int) string {
-	for _, q := range policies {
-		if int(q.policy) == p {
-			return q.name
-		}
-	}
-	return fmt.Sprintf("policy %d", p)
 }
 
 // onePath accepts exactly one argument, the network's path.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipn-project/ipn"
 	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // The tests run the test binary as the ipn command (see TestMain), against
@@ -105,13 +106,13 @@ func TestCreateListStatDestroy(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != wantMode {
 		t.Errorf("network file: %v, %v; want mode %v", st, err, wantMode)
 	}
-	want := coordinator.NetOptions{MTU: 4000, NumNodes: 4, Pool: 16, Lossless: true, Mode: uint32(wantMode)}
+	want := ipn.Options{MTU: 4000, NumNodes: 4, Pool: 16, Lossless: true, Mode: wantMode}
 	nets := listJSON(t)
 	i := slices.IndexFunc(nets, func(n ipn.NetInfo) bool { return n.Path == path })
 	if i < 0 {
 		t.Fatalf("ls --json: %s missing from %+v", path, nets)
 	}
-	if n := nets[i]; n.Opts != want || n.Policy != int(ipn.Hub) || !n.Persistent || n.Ports != 0 {
+	if n := nets[i]; n.Opts != want || n.Policy != ipn.Hub || !n.Persistent || n.Ports != 0 {
 		t.Errorf("ls --json: got %+v, want hub, persistent, no ports, options %+v", n, want)
 	}
 	if out := mustIPN(t, nil, "ls"); !strings.Contains(out, path) || !strings.Contains(out, "lossless") {
@@ -314,7 +315,7 @@ func TestAutostart(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "run", "ipnd.sock")
 	cmd := ipnCmd(t, "ls")
-	cmd.Env = append(cmd.Env, coordinator.EnvSocket+"="+sock, ipn.EnvNoAutostart+"=")
+	cmd.Env = append(cmd.Env, wire.EnvSocket+"="+sock, ipn.EnvNoAutostart+"=")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("ipn ls with no coordinator: %v\n%s", err, out)

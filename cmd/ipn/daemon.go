@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // daemonCmd runs the coordinator in this process, as ipnd does. The client
@@ -33,9 +34,9 @@ the ipnd command does. ipn starts it by itself when no coordinator answers.`,
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			path, mode := coordinator.DefaultSocket(), os.FileMode(0o600)
+			path, mode := wire.DefaultSocket(), os.FileMode(0o600)
 			if system {
-				path, mode = coordinator.SystemSocket, 0o666
+				path, mode = wire.SystemSocket, 0o666
 			}
 			if socket != "" {
 				path = socket
@@ -57,8 +58,8 @@ the ipnd command does. ipn starts it by itself when no coordinator answers.`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&socket, "socket", "", "socket to serve (default: $"+coordinator.EnvSocket+", else per-user)")
-	f.BoolVar(&system, "system", false, "serve the system-wide socket "+coordinator.SystemSocket+", open to every user")
+	f.StringVar(&socket, "socket", "", "socket to serve (default: $"+wire.EnvSocket+", else per-user)")
+	f.BoolVar(&system, "system", false, "serve the system-wide socket "+wire.SystemSocket+", open to every user")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every refused request")
 	return cmd
 }

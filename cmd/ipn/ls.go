@@ -49,7 +49,7 @@ func printNets(out io.Writer, nets []ipn.NetInfo) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PATH\tPOLICY\tOPTIONS\tPORTS\tREADERS\tWRITERS")
 	for _, n := range nets {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\n", n.Path, policyName(n.Policy), optionsText(n),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\n", n.Path, n.Policy, optionsText(n),
 			n.Ports, n.Opts.NumNodes, n.Readers, n.Writers)
 	}
 	return tw.Flush()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipn-project/ipn"
 	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // envCLI, when set, makes the test binary run main with its arguments: the
@@ -37,7 +38,7 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	sock := filepath.Join(dir, "ipnd.sock")
-	os.Setenv(coordinator.EnvSocket, sock)
+	os.Setenv(wire.EnvSocket, sock)
 	os.Setenv(ipn.EnvNoAutostart, "1")
 	srv := coordinator.NewServer(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), "")
 	if err := srv.Listen(sock, 0o600); err != nil {

@@ -65,7 +65,7 @@ because no process controls it.`,
 }
 
 func printStat(out io.Writer, n ipn.NetInfo, ports []ipn.PortInfo) error {
-	fmt.Fprintf(out, "%s: %s, %d nodes, %s\n", n.Path, policyName(n.Policy), n.Opts.NumNodes, optionsText(n))
+	fmt.Fprintf(out, "%s: %s, %d nodes, %s\n", n.Path, n.Policy, n.Opts.NumNodes, optionsText(n))
 	fmt.Fprintf(out, "ports in use %d, readers %d, writers %d, nodes bound %d\n", n.Ports, n.Readers, n.Writers, n.Bound)
 	if len(ports) == 0 {
 		return nil

@@ -19,11 +19,12 @@ import (
 	"github.com/ipn-project/ipn/coordinator"
 	_ "github.com/ipn-project/ipn/dispatch/topics" // policy 16, a worked example of a policy of one's own
 	"github.com/ipn-project/ipn/internal/buildinfo"
+	"github.com/ipn-project/ipn/wire"
 )
 
 func main() {
-	socket := flag.String("socket", "", "socket to serve (default: $"+coordinator.EnvSocket+", else per-user)")
-	system := flag.Bool("system", false, "serve the system-wide socket "+coordinator.SystemSocket+", open to every user")
+	socket := flag.String("socket", "", "socket to serve (default: $"+wire.EnvSocket+", else per-user)")
+	system := flag.Bool("system", false, "serve the system-wide socket "+wire.SystemSocket+", open to every user")
 	verbose := flag.Bool("v", false, "log every refused request")
 	metrics := flag.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9347 (default: off)")
 	version := flag.Bool("version", false, "print the version and exit")
@@ -37,9 +38,9 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	path, mode := coordinator.DefaultSocket(), os.FileMode(0o600)
+	path, mode := wire.DefaultSocket(), os.FileMode(0o600)
 	if *system {
-		path, mode = coordinator.SystemSocket, 0o666
+		path, mode = wire.SystemSocket, 0o666
 	}
 	if *socket != "" {
 		path = *socket

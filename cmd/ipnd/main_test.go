@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ipn-project/ipn"
-	"github.com/ipn-project/ipn/coordinator"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // TestMain lets the test binary run as ipnd when asked to.
@@ -33,7 +33,7 @@ func TestServeAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	t.Setenv(coordinator.EnvSocket, sock)
+	t.Setenv(wire.EnvSocket, sock)
 	t.Setenv(ipn.EnvNoAutostart, "1")
 	path := filepath.Join(dir, "net")
 	var err error

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/ipn-project/ipn/wire"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,47 +37,47 @@ func desc(name, help string, labels []string) *prometheus.Desc {
 type portMetric struct {
 	desc  *prometheus.Desc
 	kind  prometheus.ValueType
-	value func(p *coordinator.PortInfo) float64
+	value func(p *wire.PortInfo) float64
 }
 
 var portMetrics = []portMetric{
 	{desc("port_sent_messages_total", "Messages the node on the port sent.", portLabels), prometheus.CounterValue,
-		func(p *coordinator.PortInfo) float64 { return float64(p.Sent) }},
+		func(p *wire.PortInfo) float64 { return float64(p.Sent) }},
 	{desc("port_sent_bytes_total", "Bytes of the messages the node on the port sent.", portLabels), prometheus.CounterValue,
-		func(p *coordinator.PortInfo) float64 { return float64(p.SentBytes) }},
+		func(p *wire.PortInfo) float64 { return float64(p.SentBytes) }},
 	{desc("port_received_messages_total", "Messages queued to the port.", portLabels), prometheus.CounterValue,
-		func(p *coordinator.PortInfo) float64 { return float64(p.Received) }},
+		func(p *wire.PortInfo) float64 { return float64(p.Received) }},
 	{desc("port_received_bytes_total", "Bytes of the messages the node on the port received.", portLabels), prometheus.CounterValue,
-		func(p *coordinator.PortInfo) float64 { return float64(p.ReceivedBytes) }},
+		func(p *wire.PortInfo) float64 { return float64(p.ReceivedBytes) }},
 	{desc("port_dropped_messages_total", "Messages to the port dropped because its ring was full (lossy networks).", portLabels), prometheus.CounterValue,
-		func(p *coordinator.PortInfo) float64 { return float64(p.Dropped) }},
+		func(p *wire.PortInfo) float64 { return float64(p.Dropped) }},
 	{desc("port_blocked_sends_total", "Sends from the port that found no room and waited or failed with EAGAIN.", portLabels), prometheus.CounterValue,
-		func(p *coordinator.PortInfo) float64 { return float64(p.Blocked) }},
+		func(p *wire.PortInfo) float64 { return float64(p.Blocked) }},
 	{desc("port_hop_dropped_messages_total", "Messages from the port dropped past the hop limit (a loop of cables).", portLabels), prometheus.CounterValue,
-		func(p *coordinator.PortInfo) float64 { return float64(p.HopDrops) }},
+		func(p *wire.PortInfo) float64 { return float64(p.HopDrops) }},
 	{desc("port_queued_messages", "Messages waiting in the port's ring now.", portLabels), prometheus.GaugeValue,
-		func(p *coordinator.PortInfo) float64 { return float64(p.Queued) }},
+		func(p *wire.PortInfo) float64 { return float64(p.Queued) }},
 }
 
 // netMetric is one per-network series.
 type netMetric struct {
 	desc  *prometheus.Desc
-	value func(n *coordinator.NetInfo) float64
+	value func(n *wire.NetInfo) float64
 }
 
 var netMetrics = []netMetric{
 	{desc("network_ports_in_use", "Ports of the network in use.", netLabels),
-		func(n *coordinator.NetInfo) float64 { return float64(n.Ports) }},
+		func(n *wire.NetInfo) float64 { return float64(n.Ports) }},
 	{desc("network_ports", "Ports the network has room for.", netLabels),
-		func(n *coordinator.NetInfo) float64 { return float64(n.Opts.NumNodes) }},
+		func(n *wire.NetInfo) float64 { return float64(n.Opts.NumNodes) }},
 	{desc("network_readers", "Nodes of the network that may receive.", netLabels),
-		func(n *coordinator.NetInfo) float64 { return float64(n.Readers) }},
+		func(n *wire.NetInfo) float64 { return float64(n.Readers) }},
 	{desc("network_writers", "Nodes of the network that may send.", netLabels),
-		func(n *coordinator.NetInfo) float64 { return float64(n.Writers) }},
+		func(n *wire.NetInfo) float64 { return float64(n.Writers) }},
 	{desc("network_bound", "Nodes bound to the network for management.", netLabels),
-		func(n *coordinator.NetInfo) float64 { return float64(n.Bound) }},
+		func(n *wire.NetInfo) float64 { return float64(n.Bound) }},
 	{desc("network_pool_in_use", "Message slots of the network's pool someone holds.", netLabels),
-		func(n *coordinator.NetInfo) float64 { return float64(n.PoolInUse) }},
+		func(n *wire.NetInfo) float64 { return float64(n.PoolInUse) }},
 }
 
 var (

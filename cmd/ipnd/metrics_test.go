@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"github.com/ipn-project/ipn/wire"
 	"io"
 	"net/http"
 	"os"
@@ -18,7 +19,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/ipn-project/ipn"
-	"github.com/ipn-project/ipn/coordinator"
 )
 
 // startIPND runs the test binary as ipnd with args on a socket of its own,
@@ -48,7 +48,7 @@ func startIPND(t *testing.T, args ...string) <-chan string {
 			}
 		}
 	}()
-	t.Setenv(coordinator.EnvSocket, sock)
+	t.Setenv(wire.EnvSocket, sock)
 	t.Setenv(ipn.EnvNoAutostart, "1")
 	return lines
 }

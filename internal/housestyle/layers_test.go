@@ -11,15 +11,23 @@ import (
 )
 
 // layers lists, for each package of the stack, the project's packages it
-// may import: imports flow one way, shm → ring → dispatch → coordinator,
-// and netdev is a leaf (the style guide, "Layout and boundaries").
+// may import: imports flow one way, shm → ring → dispatch → wire → plane →
+// coordinator and the client (the root package), which import neither each
+// other nor anything above them; netdev is a leaf (the style guide,
+// "Layout and boundaries").
 var layers = map[string][]string{
-	"shm":         {"github.com/ipn-project/ipn/internal/errno"},
-	"ring":        {"github.com/ipn-project/ipn/internal/errno", "github.com/ipn-project/ipn/shm"},
-	"dispatch":    {"github.com/ipn-project/ipn/internal/errno", "github.com/ipn-project/ipn/shm", "github.com/ipn-project/ipn/ring"},
+	"shm":         {mod + "/internal/errno"},
+	"ring":        {mod + "/internal/errno", mod + "/shm"},
+	"dispatch":    {mod + "/internal/errno", mod + "/shm", mod + "/ring"},
+	"wire":        {mod + "/internal/errno", mod + "/dispatch"},
+	"plane":       {mod + "/shm", mod + "/ring", mod + "/wire"},
 	"netdev":      {},
-	"coordinator": {"github.com/ipn-project/ipn/internal/", "github.com/ipn-project/ipn/shm", "github.com/ipn-project/ipn/ring", "github.com/ipn-project/ipn/dispatch", "github.com/ipn-project/ipn/netdev"},
+	"coordinator": {mod + "/internal/", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane", mod + "/netdev"},
+	"":            {mod + "/internal/errno", mod + "/internal/fdpass", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane"},
 }
+
+// mod is the module path.
+const mod = "github.com/ipn-project/ipn"
 
 // TestImportsFlowOneWay keeps each package's own (non-test) imports of the
 // project within its layer.

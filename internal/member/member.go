@@ -1,10 +1,8 @@
-// Package member hands a network's data plane to a child process: the
-// segment and every port's eventfds travel over a socket pair with
-// SCM_RIGHTS, with a small header chosen by the caller.
-//
-// It stands in for the coordinator where a program starts its own members
-// (tests, benchmarks, the demo); members of a coordinator get the same
-// descriptors from it instead.
+// Package member starts member processes of a network that their parent
+// made itself, without a coordinator (the ring's multi-process tests, the
+// benchmarks): it hands a child the network's data plane (plane.Plane's
+// descriptors) over a socket pair with SCM_RIGHTS, with a header of the
+// caller's own, and the child attaches to it.
 package member
 
 import (
@@ -14,24 +12,20 @@ import (
 	"os"
 	"os/exec"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ipn-project/ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
-	"github.com/ipn-project/ipn/shm"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // ctlFD is where a child finds its end of the socket pair (ExtraFiles[0]).
 const ctlFD = 3
 
-// Data is what a parent hands over: the segment and each port's wake-up
-// lines.
-type Data struct {
-	Seg    *shm.Segment
-	Rx, Tx []*ring.Eventfd
-}
-
-// Start starts cmd, hands it d and hdr (encoded as JSON), and waits until
+// Start starts cmd, hands it p and hdr (encoded as JSON), and waits until
 // the child has attached (Attach). On error the child is killed.
-func Start(cmd *exec.Cmd, d Data, hdr any) error {
+func Start(cmd *exec.Cmd, p *plane.Plane, hdr any) error {
 	conn, child, err := fdpass.Pair()
 	if err != nil {
 		return err
@@ -43,7 +37,7 @@ func Start(cmd *exec.Cmd, d Data, hdr any) error {
 	if err != nil {
 		return fmt.Errorf("member: start %s: %w", cmd.Path, err)
 	}
-	if err := Send(conn, d, hdr); err != nil {
+	if err := Send(conn, p, hdr); err != nil {
 		cmd.Process.Kill()
 		return err
 	}
@@ -54,21 +48,14 @@ func Start(cmd *exec.Cmd, d Data, hdr any) error {
 	return nil
 }
 
-// Send writes hdr (as JSON) with the segment and every port's eventfds to
-// conn. The socket buffers them, so the child may start later.
-func Send(conn *net.UnixConn, d Data, hdr any) error {
+// Send writes hdr (as JSON) with p's descriptors to conn. The socket
+// buffers them, so the child may start later.
+func Send(conn *net.UnixConn, p *plane.Plane, hdr any) error {
 	b, err := json.Marshal(hdr)
 	if err != nil {
 		return fmt.Errorf("member: header: %w", err)
 	}
-	fds := []int{int(d.Seg.File().Fd())}
-	for _, e := range d.Rx {
-		fds = append(fds, e.FD())
-	}
-	for _, e := range d.Tx {
-		fds = append(fds, e.FD())
-	}
-	if err := fdpass.Send(conn, b, fds...); err != nil {
+	if err := fdpass.Send(conn, b, p.Handoff().FDs()...); err != nil {
 		return fmt.Errorf("member: hand over: %w", err)
 	}
 	return nil
@@ -100,68 +87,19 @@ func Receive(conn *net.UnixConn, hdr any) (*ring.Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(buf[:n], hdr); err != nil {
-		return nil, fmt.Errorf("member: header: %w", err)
+	h, err := wire.HandoffFromFDs(fds)
+	if err == nil {
+		err = json.Unmarshal(buf[:n], hdr)
 	}
-	if len(fds) < 1 || len(fds)%2 != 1 {
-		return nil, fmt.Errorf("member: got %d descriptors, want a segment and two per port", len(fds))
+	if err != nil {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("member: %w", err)
 	}
-	seg, err := shm.Attach(os.NewFile(uintptr(fds[0]), "segment"))
+	p, err := plane.Attach(h)
 	if err != nil {
 		return nil, err
 	}
-	net := ring.New(seg)
-	ports := (len(fds) - 1) / 2
-	if ports != seg.Geometry.Ports {
-		return nil, fmt.Errorf("member: eventfds for %d ports, network has %d", ports, seg.Geometry.Ports)
-	}
-	for p := 0; p < ports; p++ {
-		rx, err := ring.EventfdFromFD(fds[1+p])
-		if err != nil {
-			return nil, err
-		}
-		tx, err := ring.EventfdFromFD(fds[1+ports+p])
-		if err != nil {
-			return nil, err
-		}
-		net.SetEventfds(p, rx, tx)
-	}
-	return net, nil
-}
-
-// NewData creates a segment of geometry g in /dev/shm under name, and
-// eventfds for each port, installed in the returned network.
-func NewData(name string, g shm.Geometry) (*ring.Network, Data, error) {
-	return NewDataIn("", name, g)
-}
-
-// NewDataIn is NewData in directory dir.
-func NewDataIn(dir, name string, g shm.Geometry) (*ring.Network, Data, error) {
-	seg, err := shm.Create(dir, name, g)
-	if err != nil {
-		return nil, Data{}, err
-	}
-	d := Data{Seg: seg}
-	net := ring.New(seg)
-	for p := 0; p < g.Ports; p++ {
-		rx, err1 := ring.NewEventfd()
-		tx, err2 := ring.NewEventfd()
-		if err1 != nil || err2 != nil {
-			d.Close()
-			return nil, Data{}, fmt.Errorf("member: eventfds: %v %v", err1, err2)
-		}
-		d.Rx, d.Tx = append(d.Rx, rx), append(d.Tx, tx)
-		net.SetEventfds(p, rx, tx)
-	}
-	return net, d, nil
-}
-
-// Close removes and unmaps the segment and closes the eventfds.
-func (d Data) Close() {
-	d.Seg.Remove()
-	d.Seg.Close()
-	for p := range d.Rx {
-		d.Rx[p].Close()
-		d.Tx[p].Close()
-	}
+	return p.Net, nil
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ipn-project/ipn/internal/member"
+	"github.com/ipn-project/ipn/plane"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
 )
@@ -87,6 +88,7 @@ type Net struct {
 	Seg    *shm.Segment
 	N      *ring.Network
 	Rx, Tx []*ring.Eventfd
+	plane  *plane.Plane
 	t      testing.TB
 }
 
@@ -97,12 +99,12 @@ var netSeq atomic.Int64
 func NewNet(t testing.TB, g shm.Geometry) *Net {
 	t.Helper()
 	name := fmt.Sprintf("ipn-test-%d-%d", os.Getpid(), netSeq.Add(1))
-	net, d, err := member.NewData(name, g)
+	p, err := plane.Create("", name, g)
 	if err != nil {
 		t.Fatalf("create network: %v", err)
 	}
-	t.Cleanup(d.Close)
-	return &Net{Seg: d.Seg, N: net, Rx: d.Rx, Tx: d.Tx, t: t}
+	t.Cleanup(p.Close)
+	return &Net{Seg: p.Seg, N: p.Net, Rx: p.Rx, Tx: p.Tx, plane: p, t: t}
 }
 
 // Open opens port p for this process (a member in the test process itself).
@@ -150,7 +152,7 @@ func (n *Net) Spawn(role string, roles uint32, a Args) *Member {
 	m.Cmd = exec.Command(os.Args[0], "-test.run=^$")
 	m.Cmd.Env = append(os.Environ(), envRole+"="+role)
 	m.Cmd.Stdout, m.Cmd.Stderr = &m.Stdout, &m.Stderr
-	if err := member.Start(m.Cmd, member.Data{Seg: n.Seg, Rx: n.Rx, Tx: n.Tx}, a); err != nil {
+	if err := member.Start(m.Cmd, n.plane, a); err != nil {
 		n.t.Fatalf("member %s on port %d: %v (stderr: %s)", role, a.Port, err, m.Stderr.String())
 	}
 	go func() { m.done <- m.Cmd.Wait() }()

@@ -1,0 +1,214 @@
+package ipn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ipn-project/ipn/dispatch"
+	"github.com/ipn-project/ipn/plane"
+	"github.com/ipn-project/ipn/wire"
+)
+
+// ctlLocked returns the node's control connection, dialling the coordinator
+// the first time.
+func (n *Node) ctlLocked() (*net.UnixConn, error) {
+	if n.ctl == nil {
+		c, err := dial()
+		if err != nil {
+			return nil, err
+		}
+		n.ctl = c
+	}
+	return n.ctl, nil
+}
+
+func statInode(path string) (dev, ino uint64, err error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, 0, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return st.Dev, st.Ino, nil
+}
+
+// Bind creates the network at path with the node's options, or joins an
+// existing one for management (which needs execute permission on it).
+func (n *Node) Bind(path string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if n.bound {
+		return fmt.Errorf("ipn: node already bound to %s: %w", n.path, syscall.EINVAL)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	ctl, err := n.ctlLocked()
+	if err != nil {
+		return err
+	}
+	req := &wire.Request{Path: abs, Policy: n.policy, Opts: n.opts, Port: wire.AnyPort, Persist: n.persist}
+	dev, ino, mode, created, err := makeSocketInode(abs, n.opts.Mode)
+	switch {
+	case created:
+		req.Op, req.Dev, req.Ino, req.Opts.Mode = wire.OpCreate, dev, ino, mode
+		if n.policy == Any {
+			os.Remove(abs)
+			return fmt.Errorf("ipn: bind %s: a network cannot be created with policy Any: %w", abs, syscall.EPROTONOSUPPORT)
+		}
+	case errors.Is(err, syscall.EADDRINUSE) && n.persist:
+		return fmt.Errorf("ipn: create %s: %w", abs, err)
+	case errors.Is(err, syscall.EADDRINUSE):
+		if req.Dev, req.Ino, err = statInode(abs); err != nil {
+			return err
+		}
+		req.Op, req.Bind = wire.OpJoin, true
+	default:
+		return fmt.Errorf("ipn: bind %s: %w", abs, err)
+	}
+	resp, _, err := call(ctl, req)
+	if err != nil {
+		if created {
+			os.Remove(abs)
+		}
+		return fmt.Errorf("ipn: bind %s: %w", abs, err)
+	}
+	n.bound, n.path = true, abs
+	if resp.Net != nil {
+		n.netInfo = *resp.Net
+	}
+	return nil
+}
+
+// makeSocketInode creates the network's file as a unix socket inode, so the
+// kernel checks the caller's right to create it, with mode less the umask,
+// and returns its inode and the mode it got.
+func makeSocketInode(path string, mode os.FileMode) (dev, ino uint64, perm os.FileMode, created bool, err error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		return 0, 0, 0, false, err
+	}
+	// The umask is per process; reading it means setting it, so put it back
+	// at once (a thread creating a file in between would see 0).
+	umask := unix.Umask(0)
+	unix.Umask(umask)
+	perm = mode.Perm() &^ os.FileMode(umask)
+	if err := os.Chmod(path, perm); err != nil {
+		os.Remove(path)
+		return 0, 0, 0, false, err
+	}
+	dev, ino, err = statInode(path)
+	if err != nil {
+		os.Remove(path)
+		return 0, 0, 0, false, err
+	}
+	return dev, ino, perm, true, nil
+}
+
+// Connect joins the network at path to communicate: to receive if the
+// caller may read it, to send if it may write it.
+func (n *Node) Connect(path string) error {
+	_, _, err := n.connect(path, "")
+	return err
+}
+
+// connect joins the network at path; with iface set, as the controller of
+// that interface node (TakeOver), whose descriptor it returns.
+func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, -1, ErrClosed
+	}
+	if n.conn.Load() != nil {
+		return nil, -1, fmt.Errorf("ipn: connect %s: %w", path, ErrIsConn)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, -1, err
+	}
+	if n.bound && abs != n.path {
+		return nil, -1, fmt.Errorf("ipn: connect %s: node is bound to %s: %w", abs, n.path, syscall.EINVAL)
+	}
+	dev, ino, err := statInode(abs)
+	if err != nil {
+		return nil, -1, fmt.Errorf("ipn: connect: %w", err)
+	}
+	ctl, err := n.ctlLocked()
+	if err != nil {
+		return nil, -1, err
+	}
+	req := &wire.Request{Op: wire.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
+		Policy: n.policy, Port: n.port, Descr: n.descr, WantOOB: n.wantOOB, Roles: n.limit}
+	if iface != "" {
+		req.Op, req.Iface = wire.OpTakeover, iface
+	}
+	resp, fds, err := call(ctl, req)
+	if err != nil {
+		return nil, -1, fmt.Errorf("ipn: connect %s: %w", abs, err)
+	}
+	ifd := -1
+	if iface != "" && len(fds) > 0 {
+		ifd, fds = fds[len(fds)-1], fds[:len(fds)-1]
+	}
+	fail := func(err error) (*wire.Response, int, error) {
+		if ifd >= 0 {
+			syscall.Close(ifd)
+		}
+		return nil, -1, fmt.Errorf("ipn: connect %s: %w", abs, err)
+	}
+	if iface != "" && ifd < 0 {
+		return fail(fmt.Errorf("take-over brought no interface descriptor: %w", wire.ErrProtocol))
+	}
+	c, err := attach(fds, resp.Port)
+	if err != nil {
+		return fail(err)
+	}
+	pol, err := dispatch.Lookup(int(resp.Net.Policy))
+	if err != nil { // a policy of users' own that this program lacks
+		c.close()
+		ctl.Close()
+		n.ctl = nil
+		return fail(err)
+	}
+	capacity := c.plane.Net.Geometry().Ports - 1
+	c.dispatch = dispatch.Func(pol, dispatch.NetOf(c.plane.Net, func() int { return capacity }))
+	n.path, n.myRoles = abs, resp.Roles
+	if resp.Net != nil {
+		n.netInfo = *resp.Net
+	}
+	n.conn.Store(c)
+	return resp, ifd, nil
+}
+
+// attach maps the network's shared memory handed over as fds and opens
+// the node's port in it.
+func attach(fds []int, port int) (*connection, error) {
+	h, err := wire.HandoffFromFDs(fds)
+	if err != nil {
+		closeFDs(fds)
+		return nil, fmt.Errorf("coordinator: %w", err)
+	}
+	p, err := plane.Attach(h)
+	if err != nil {
+		return nil, err
+	}
+	c := &connection{plane: p}
+	if c.port, err = p.Net.Port(port); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return c, nil
+}
