@@ -433,6 +433,27 @@ func TestSockHello(t *testing.T) {
 		sizes[i] = 100 + i
 	}
 	drop.must("send "+sizesText(sizes), "sent")
+	// The gateway has passed each one on, or dropped it (a send that found
+	// no room: blocked), when the counts say so.
+	var sent uint64
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		_, ports, err := ipn.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p ipn.PortInfo
+		for _, p = range ports {
+			if p.Descr == "python drops" {
+				break
+			}
+		}
+		if sent = p.Sent; p.Sent+p.Blocked == uint64(len(sizes)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway never passed on or dropped all %d messages: %+v", len(sizes), p)
+		}
+	}
 	buf := make([]byte, 2000)
 	got := 0
 	for ; ; got++ {
@@ -447,8 +468,8 @@ func TestSockHello(t *testing.T) {
 			t.Fatalf("message %d: %d bytes, want the %d-byte message sent %d-th", got, k, len(want), got)
 		}
 	}
-	if got == 0 || got == len(sizes) {
-		t.Errorf("%d of %d messages reached a receiver that did not read, want some dropped, not all", got, len(sizes))
+	if got == 0 || got == len(sizes) || uint64(got) != sent {
+		t.Errorf("%d of %d messages reached a receiver that did not read, %d sent; want some dropped, not all", got, len(sizes), sent)
 	}
 
 	// send=wait: the peer's sends wait for g to read; every one arrives.

@@ -171,6 +171,16 @@ func join(c *net.UnixConn, cfg Config) (*peer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The halves the peer may not use are shut before its node is seen,
+	// so the peer learns its roles from the socket itself: no w, and its
+	// sends fail with EPIPE; no r, and it reads end-of-file (after the
+	// answer to its hello).
+	if !write {
+		c.CloseRead()
+	}
+	if !read && !cfg.Hello {
+		c.CloseWrite()
+	}
 	n := ipn.NewNode(ipn.Any)
 	ok := false
 	defer func() {
@@ -205,8 +215,7 @@ func join(c *net.UnixConn, cfg Config) (*peer, error) {
 			return nil, err
 		}
 	}
-	// The halves the node lacks are shut now, so the peer learns its roles
-	// from the socket itself.
+	// The gateway's own permissions may have given the node less.
 	if !p.read {
 		c.CloseWrite()
 	}
