@@ -28,12 +28,27 @@ func (n *Node) ctlLocked() (*net.UnixConn, error) {
 	return n.ctl, nil
 }
 
-func statInode(path string) (dev, ino uint64, err error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return 0, 0, &os.PathError{Op: "stat", Path: path, Err: err}
+// netFile opens the network's file at path with O_PATH, which needs no
+// permission on the file but search permission on every directory above it,
+// judged by the kernel for this process. Requests that name a network carry
+// this descriptor: it is what shows the coordinator that the caller may
+// reach the path. It returns the descriptor, to be closed once the request
+// is answered, and the inode it refers to. With nofollow, a symbolic link
+// at path is refused rather than followed.
+func netFile(path string, nofollow bool) (fd int, dev, ino uint64, err error) {
+	flags := unix.O_PATH | unix.O_CLOEXEC
+	if nofollow {
+		flags |= unix.O_NOFOLLOW
 	}
-	return st.Dev, st.Ino, nil
+	if fd, err = unix.Open(path, flags, 0); err != nil {
+		return -1, 0, 0, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, 0, 0, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	return fd, st.Dev, st.Ino, nil
 }
 
 // Bind creates the network at path with the node's options, or joins an
@@ -56,25 +71,31 @@ func (n *Node) Bind(path string) error {
 		return err
 	}
 	req := &wire.Request{Path: abs, Policy: n.policy, Opts: n.opts, Port: wire.AnyPort, Persist: n.persist}
-	dev, ino, mode, created, err := makeSocketInode(abs, n.opts.Mode)
+	fd := -1
+	mode, created, err := makeSocketInode(abs, n.opts.Mode)
 	switch {
 	case created:
-		req.Op, req.Dev, req.Ino, req.Opts.Mode = wire.OpCreate, dev, ino, mode
+		req.Op, req.Opts.Mode = wire.OpCreate, mode
 		if n.policy == Any {
 			os.Remove(abs)
 			return fmt.Errorf("ipn: bind %s: a network cannot be created with policy Any: %w", abs, syscall.EPROTONOSUPPORT)
 		}
+		if fd, req.Dev, req.Ino, err = netFile(abs, true); err != nil {
+			os.Remove(abs)
+			return fmt.Errorf("ipn: bind %s: %w", abs, err)
+		}
 	case errors.Is(err, syscall.EADDRINUSE) && n.persist:
 		return fmt.Errorf("ipn: create %s: %w", abs, err)
 	case errors.Is(err, syscall.EADDRINUSE):
-		if req.Dev, req.Ino, err = statInode(abs); err != nil {
+		if fd, req.Dev, req.Ino, err = netFile(abs, false); err != nil {
 			return err
 		}
 		req.Op, req.Bind = wire.OpJoin, true
 	default:
 		return fmt.Errorf("ipn: bind %s: %w", abs, err)
 	}
-	resp, _, err := call(ctl, req)
+	resp, _, err := call(ctl, req, fd)
+	unix.Close(fd)
 	if err != nil {
 		if created {
 			os.Remove(abs)
@@ -90,15 +111,15 @@ func (n *Node) Bind(path string) error {
 
 // makeSocketInode creates the network's file as a unix socket inode, so the
 // kernel checks the caller's right to create it, with mode less the umask,
-// and returns its inode and the mode it got.
-func makeSocketInode(path string, mode os.FileMode) (dev, ino uint64, perm os.FileMode, created bool, err error) {
+// and returns the mode it got.
+func makeSocketInode(path string, mode os.FileMode) (perm os.FileMode, created bool, err error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, 0, 0, false, err
+		return 0, false, err
 	}
 	defer unix.Close(fd)
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		return 0, 0, 0, false, err
+		return 0, false, err
 	}
 	// The umask is per process; reading it means setting it, so put it back
 	// at once (a thread creating a file in between would see 0).
@@ -107,14 +128,9 @@ func makeSocketInode(path string, mode os.FileMode) (dev, ino uint64, perm os.Fi
 	perm = mode.Perm() &^ os.FileMode(umask)
 	if err := os.Chmod(path, perm); err != nil {
 		os.Remove(path)
-		return 0, 0, 0, false, err
+		return 0, false, err
 	}
-	dev, ino, err = statInode(path)
-	if err != nil {
-		os.Remove(path)
-		return 0, 0, 0, false, err
-	}
-	return dev, ino, perm, true, nil
+	return perm, true, nil
 }
 
 // Connect joins the network at path to communicate: to receive if the
@@ -142,10 +158,11 @@ func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 	if n.bound && abs != n.path {
 		return nil, -1, fmt.Errorf("ipn: connect %s: node is bound to %s: %w", abs, n.path, syscall.EINVAL)
 	}
-	dev, ino, err := statInode(abs)
+	file, dev, ino, err := netFile(abs, false)
 	if err != nil {
 		return nil, -1, fmt.Errorf("ipn: connect: %w", err)
 	}
+	defer unix.Close(file)
 	ctl, err := n.ctlLocked()
 	if err != nil {
 		return nil, -1, err
@@ -155,7 +172,7 @@ func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 	if iface != "" {
 		req.Op, req.Iface = wire.OpTakeover, iface
 	}
-	resp, fds, err := call(ctl, req)
+	resp, fds, err := call(ctl, req, file)
 	if err != nil {
 		return nil, -1, fmt.Errorf("ipn: connect %s: %w", abs, err)
 	}
@@ -183,8 +200,7 @@ func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 		n.ctl = nil
 		return fail(err)
 	}
-	capacity := c.plane.Net.Geometry().Ports - 1
-	c.dispatch = dispatch.Func(pol, dispatch.NetOf(c.plane.Net, func() int { return capacity }))
+	c.dispatch = dispatch.SenderFunc(pol, c.plane.Net)
 	n.path, n.myRoles = abs, resp.Roles
 	if resp.Net != nil {
 		n.netInfo = *resp.Net

@@ -97,13 +97,14 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// call sends req on c and returns the response and any descriptors.
-func call(c *net.UnixConn, req *wire.Request) (*wire.Response, []int, error) {
+// call sends req on c, with the descriptors in, and returns the response
+// and any descriptors that came with it.
+func call(c *net.UnixConn, req *wire.Request, in ...int) (*wire.Response, []int, error) {
 	b, err := wire.EncodeRequest(req)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := fdpass.Send(c, b); err != nil {
+	if err := fdpass.Send(c, b, in...); err != nil {
 		return nil, nil, fmt.Errorf("ipn: coordinator: %w", err)
 	}
 	return receive(c)

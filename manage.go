@@ -116,17 +116,14 @@ func (n *Node) PolicyOption(port int, name string) (string, error) {
 // Destroy ends a network made by Create once its last node leaves (at
 // once if it has none). Only its owner or root may.
 func Destroy(path string) error {
-	req, err := pathReq(wire.OpDestroy, path)
-	if err != nil {
-		return err
-	}
-	if _, err := request(req); err != nil {
+	if _, err := pathRequest(wire.OpDestroy, path); err != nil {
 		return fmt.Errorf("ipn: destroy %s: %w", path, err)
 	}
 	return nil
 }
 
-// List returns every network the coordinator serves.
+// List returns every network the coordinator serves that the caller may
+// reach: one in a directory it may not search is left out.
 func List() ([]NetInfo, error) {
 	resp, err := request(&wire.Request{Op: wire.OpList})
 	if err != nil {
@@ -138,11 +135,7 @@ func List() ([]NetInfo, error) {
 // StatPolicy returns the network's policy's description of its state (a
 // switch's VLANs and MAC table), if it gives one.
 func StatPolicy(path string) (string, error) {
-	req, err := pathReq(wire.OpStat, path)
-	if err != nil {
-		return "", err
-	}
-	resp, err := request(req)
+	resp, err := pathRequest(wire.OpStat, path)
 	if err != nil {
 		return "", fmt.Errorf("ipn: stat %s: %w", path, err)
 	}
@@ -151,11 +144,7 @@ func StatPolicy(path string) (string, error) {
 
 // Stat returns a network and its ports.
 func Stat(path string) (NetInfo, []PortInfo, error) {
-	req, err := pathReq(wire.OpStat, path)
-	if err != nil {
-		return NetInfo{}, nil, err
-	}
-	resp, err := request(req)
+	resp, err := pathRequest(wire.OpStat, path)
 	if err != nil {
 		return NetInfo{}, nil, fmt.Errorf("ipn: stat %s: %w", path, err)
 	}
@@ -165,26 +154,30 @@ func Stat(path string) (NetInfo, []PortInfo, error) {
 	return *resp.Net, resp.Ports, nil
 }
 
-// request sends one stateless request to the coordinator.
-func request(req *wire.Request) (*wire.Response, error) {
+// request sends one stateless request to the coordinator, with the
+// descriptors in.
+func request(req *wire.Request, in ...int) (*wire.Response, error) {
 	c, err := dial()
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	resp, fds, err := call(c, req)
+	resp, fds, err := call(c, req, in...)
 	closeFDs(fds)
 	return resp, err
 }
 
-func pathReq(op, path string) (*wire.Request, error) {
+// pathRequest sends the request op about the network at path, with the
+// descriptor of its file (see netFile).
+func pathRequest(op, path string) (*wire.Response, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	dev, ino, err := statInode(abs)
+	fd, dev, ino, err := netFile(abs, false)
 	if err != nil {
-		return nil, fmt.Errorf("ipn: %s: %w", op, err)
+		return nil, err
 	}
-	return &wire.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, nil
+	defer syscall.Close(fd)
+	return request(&wire.Request{Op: op, Path: abs, Dev: dev, Ino: ino}, fd)
 }

@@ -90,7 +90,7 @@ func label(at netdev.Place) string {
 
 // attachIface takes the descriptor of the interface a connected node
 // joined with: the node controls it; the coordinator keeps a copy.
-func (m *node) attachIface(req *wire.Request, in []int) (*wire.Response, error) {
+func (m *member) attachIface(req *wire.Request, in []int) (*wire.Response, error) {
 	if len(in) != 1 {
 		closeFDs(in)
 		return nil, fmt.Errorf("%w: an iface request carries one descriptor, not %d", wire.ErrProtocol, len(in))
@@ -192,7 +192,7 @@ func (s *Server) findIface(key string, n *network) (*iface, error) {
 
 // mayControl says whether m may take over or change f: root, or whoever
 // handed it over.
-func (m *node) mayControl(f *iface) error {
+func (m *member) mayControl(f *iface) error {
 	if m.creds.UID == 0 || m.creds.UID == f.owner.UID {
 		return nil
 	}
@@ -202,8 +202,8 @@ func (m *node) mayControl(f *iface) error {
 // takeover connects m to the network of a persistent interface that no
 // process controls, on the interface's port, as its controller; the
 // interface's descriptor goes with the network's, last.
-func (m *node) takeover(req *wire.Request) (*wire.Response, []int, error) {
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+func (m *member) takeover(req *wire.Request, in []int) (*wire.Response, []int, error) {
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -255,12 +255,9 @@ func (m *node) takeover(req *wire.Request) (*wire.Response, []int, error) {
 // setPersist sets or clears an interface node's persistence (D3).
 // Clearing it while no process controls the interface removes the node,
 // and ends the network if it was the last.
-func (m *node) setPersist(req *wire.Request) (*wire.Response, error) {
+func (m *member) setPersist(req *wire.Request) (*wire.Response, error) {
 	f, err := m.srv.findIface(req.Iface, nil)
 	if err != nil {
-		return nil, err
-	}
-	if err := m.mayControl(f); err != nil {
 		return nil, err
 	}
 	n := f.net
@@ -268,6 +265,16 @@ func (m *node) setPersist(req *wire.Request) (*wire.Response, error) {
 	if f.gone {
 		n.mu.Unlock()
 		return nil, fmt.Errorf("interface %s is no longer a node: %w", f.name(), syscall.ENODEV)
+	}
+	// The request names no path: the coordinator checks that the caller
+	// may still reach the interface's network as it would walk to it.
+	if !n.reachable(m.creds) {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("interface %s is a node of a network uid %d may not reach: %w", f.name(), m.creds.UID, syscall.EACCES)
+	}
+	if err := m.mayControl(f); err != nil {
+		n.mu.Unlock()
+		return nil, err
 	}
 	f.persist = req.Persist
 	info := f.info()
@@ -350,23 +357,22 @@ func (n *network) startPump(f *iface, p int) error {
 	}
 	// The pump dispatches outside n.mu, so it sees the network's capacity,
 	// not its current number of ports, as members do.
-	capacity := n.ring.Geometry().Ports - 1
-	pp := &pumpPort{port: port, dispatch: dispatch.Func(n.pol, dispatch.NetOf(n.ring, func() int { return capacity }))}
-	ctx, cancel := context.WithCancel(context.Background())
+	pp := &pumpPort{port: port, dispatch: dispatch.SenderFunc(n.pol, n.ring)}
+	ctx, cancel := context.WithCancel(n.srv.ctx)
 	run := &pumpRun{cancel: cancel, done: make(chan struct{})}
 	f.port, f.pump = p, run
-	n.ports[p] = &node{srv: n.srv, creds: self, net: n, port: p, roles: shm.RoleRead | shm.RoleWrite,
+	n.ports[p] = &member{srv: n.srv, creds: self, net: n, port: p, roles: shm.RoleRead | shm.RoleWrite,
 		descr: f.kind + " " + f.name() + " (pumped by ipnd)", iface: f}
 	n.notify()
 	n.srv.log.Info("pumping persistent interface", "path", n.path, "port", p, "name", f.name())
 	mtu := n.opts.MTU
-	go func() {
+	n.srv.start("pump", func() {
 		err := netdev.Pump(ctx, dev, pp, mtu)
 		close(run.done)
 		if ctx.Err() == nil {
 			n.pumpEnded(f, run, err)
 		}
-	}()
+	})
 	return nil
 }
 

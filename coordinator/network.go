@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,8 +53,8 @@ type network struct {
 	notice *ring.Port // the coordinator's own port, for OOB notices
 	users  int        // ports members may take: 0..users-1
 
-	ports       []*node // by port; nil when free
-	bound       map[*node]bool
+	ports       []*member // by port; nil when free
+	bound       map[*member]bool
 	ended       bool
 	noticeDrops int
 }
@@ -62,7 +63,7 @@ type network struct {
 // eventfds.
 func (n *network) handoff() wire.Handoff { return n.data.Handoff() }
 
-func (m *node) create(req *wire.Request) (*wire.Response, error) {
+func (m *member) create(req *wire.Request, in []int) (*wire.Response, error) {
 	s := m.srv
 	if m.net != nil {
 		return nil, fmt.Errorf("node already bound to %s: %w", m.net.path, syscall.EISCONN)
@@ -77,9 +78,16 @@ func (m *node) create(req *wire.Request) (*wire.Response, error) {
 	if !filepath.IsAbs(req.Path) {
 		return nil, fmt.Errorf("network path %q is not absolute: %w", req.Path, syscall.EINVAL)
 	}
+	caller, err := callerFile(req, in)
+	if err != nil {
+		return nil, err
+	}
 	// Hold the inode for the network's life: its number is the network's
 	// key, and a file system may give the number of a removed inode to a
 	// new file; an open descriptor keeps the inode, and so the number.
+	// The coordinator opens the path itself only to learn that it names
+	// the inode the caller showed it (so messages and the removal at the
+	// end name the right file).
 	inode, err := unix.Open(req.Path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
@@ -94,7 +102,7 @@ func (m *node) create(req *wire.Request) (*wire.Response, error) {
 	if err := unix.Fstat(inode, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Path, err)
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != req.Dev || st.Ino != req.Ino {
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Dev != caller.Dev || st.Ino != caller.Ino {
 		return nil, fmt.Errorf("%s is not the socket the caller created: %w", req.Path, syscall.EINVAL)
 	}
 	if st.Uid != m.creds.UID && m.creds.UID != 0 {
@@ -135,7 +143,7 @@ func (m *node) create(req *wire.Request) (*wire.Response, error) {
 	n := &network{
 		srv: s, key: key, inode: inode, path: req.Path, policy: req.Policy, pol: pol, opts: o,
 		persistent: req.Persist, data: data, ring: rn, users: o.NumNodes,
-		ports: make([]*node, shm.MaxPorts-1), bound: map[*node]bool{},
+		ports: make([]*member, shm.MaxPorts-1), bound: map[*member]bool{},
 	}
 	if err := rn.OpenPort(noticePort, os.Getpid(), shm.RoleWrite); err != nil {
 		data.Close()
@@ -160,11 +168,11 @@ func (m *node) create(req *wire.Request) (*wire.Response, error) {
 	return &wire.Response{Net: &info}, nil
 }
 
-func (m *node) join(req *wire.Request) (*wire.Response, []int, error) {
+func (m *member) join(req *wire.Request, in []int) (*wire.Response, []int, error) {
 	if !req.Bind && !req.Connect {
 		return nil, nil, fmt.Errorf("join asks for neither bind nor connect: %w", syscall.EINVAL)
 	}
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -227,7 +235,7 @@ func (m *node) join(req *wire.Request) (*wire.Response, []int, error) {
 
 // connectRoles is what m may do on the network whose file is st: receive
 // if it may read it, send if it may write it (N4).
-func connectRoles(m *node, st *unix.Stat_t, path string) (uint32, error) {
+func connectRoles(m *member, st *unix.Stat_t, path string) (uint32, error) {
 	var roles uint32
 	if Check(m.creds, st, AccessRead) == nil {
 		roles |= shm.RoleRead
@@ -243,7 +251,7 @@ func connectRoles(m *node, st *unix.Stat_t, path string) (uint32, error) {
 
 // connectAt connects m on port p, free, and fills resp; it returns the
 // descriptors m gets. n.mu must be held.
-func (n *network) connectAt(m *node, p int, roles uint32, req *wire.Request, resp *wire.Response) ([]int, error) {
+func (n *network) connectAt(m *member, p int, roles uint32, req *wire.Request, resp *wire.Response) ([]int, error) {
 	if err := n.ring.OpenPort(p, m.creds.PID, roles); err != nil {
 		return nil, err
 	}
@@ -277,7 +285,7 @@ func (n *network) newPort(want int) (int, error) {
 	return p, nil
 }
 
-func (m *node) setRoles(req *wire.Request) (*wire.Response, error) {
+func (m *member) setRoles(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
@@ -296,7 +304,7 @@ func (m *node) setRoles(req *wire.Request) (*wire.Response, error) {
 // resize changes the number of ports (IPN_SO_CHANGE_NUMNODES): a managing
 // (bound) node may grow it up to the network's capacity or shrink it down
 // to its highest port in use.
-func (m *node) resize(req *wire.Request) (*wire.Response, error) {
+func (m *member) resize(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil || !m.bound {
 		return nil, fmt.Errorf("only a bound node may change the number of ports: %w", syscall.EPERM)
@@ -321,7 +329,7 @@ func (m *node) resize(req *wire.Request) (*wire.Response, error) {
 
 // policyOption sets (bound nodes only: IPN's setsockopt of a managing
 // socket) or reads an option of the network's policy for a port.
-func (m *node) policyOption(req *wire.Request) (*wire.Response, error) {
+func (m *member) policyOption(req *wire.Request) (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
@@ -352,7 +360,7 @@ func (m *node) policyOption(req *wire.Request) (*wire.Response, error) {
 	return &wire.Response{OptValue: string(v)}, nil
 }
 
-func (m *node) options() (*wire.Response, error) {
+func (m *member) options() (*wire.Response, error) {
 	n := m.net
 	if n == nil {
 		return nil, fmt.Errorf("node neither bound nor connected: %w", syscall.ENOTCONN)
@@ -365,7 +373,7 @@ func (m *node) options() (*wire.Response, error) {
 
 // leave releases everything the member held, after it closed its control
 // connection or died.
-func (m *node) leave() {
+func (m *member) leave() {
 	n := m.net
 	if n == nil {
 		return
@@ -387,7 +395,8 @@ func (m *node) leave() {
 			// reserved, so nothing reuses what it may still hold, and
 			// try again later.
 			n.srv.log.Error("reclaim", "path", n.path, "port", m.port, "err", err)
-			go n.retryReclaim(m.port, m)
+			p := m.port
+			n.srv.start("reclaim", func() { n.retryReclaim(p, m) })
 		} else {
 			n.ports[m.port] = nil
 		}
@@ -408,10 +417,17 @@ func (m *node) leave() {
 }
 
 // retryReclaim reclaims port p, held by the departed member m, until it
-// succeeds or the network ends, then frees the port.
-func (n *network) retryReclaim(p int, m *node) {
+// succeeds, the network ends or the coordinator closes, then frees the
+// port.
+func (n *network) retryReclaim(p int, m *member) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
-		time.Sleep(time.Second)
+		select {
+		case <-tick.C:
+		case <-n.srv.ctx.Done():
+			return
+		}
 		n.mu.Lock()
 		if n.ended {
 			n.mu.Unlock()
@@ -434,6 +450,18 @@ func (n *network) retryReclaim(p int, m *node) {
 		}
 		n.mu.Unlock()
 	}
+}
+
+// reachable reports whether c may reach the network's file where it now
+// lies (see mayReach): the path of the coordinator's own descriptor of
+// it, which follows renames and has no symbolic links. n.mu must be held
+// and n not ended.
+func (n *network) reachable(c Creds) bool {
+	if c.UID == 0 {
+		return true
+	}
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(n.inode))
+	return err == nil && mayReach(c, p)
 }
 
 // nodes counts the bound or connected members.
@@ -523,14 +551,20 @@ func (n *network) info() wire.NetInfo {
 	}
 }
 
-func (s *Server) list() *wire.Response {
+// list describes the networks c may reach (see mayReach): a network in a
+// directory c may not search is not named to it.
+func (s *Server) list(c Creds) *wire.Response {
 	resp := &wire.Response{Nets: []wire.NetInfo{}}
-	s.eachNet(func(n *network) { resp.Nets = append(resp.Nets, n.info()) })
+	s.eachNet(func(n *network) {
+		if n.reachable(c) {
+			resp.Nets = append(resp.Nets, n.info())
+		}
+	})
 	return resp
 }
 
-func (s *Server) stat(req *wire.Request) (*wire.Response, error) {
-	n, _, err := s.lookup(req.Path, req.Dev, req.Ino)
+func (s *Server) stat(req *wire.Request, in []int) (*wire.Response, error) {
+	n, _, err := s.lookup(req, in)
 	if err != nil {
 		return nil, err
 	}
@@ -565,8 +599,8 @@ func (n *network) portInfos() []wire.PortInfo {
 	return ports
 }
 
-func (m *node) destroy(req *wire.Request) (*wire.Response, error) {
-	n, st, err := m.srv.lookup(req.Path, req.Dev, req.Ino)
+func (m *member) destroy(req *wire.Request, in []int) (*wire.Response, error) {
+	n, st, err := m.srv.lookup(req, in)
 	if err != nil {
 		return nil, err
 	}

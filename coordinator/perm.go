@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -149,4 +150,32 @@ func letters(want Access) string {
 		}
 	}
 	return string(b)
+}
+
+// mayReach reports whether a process with credentials c may reach the file
+// at the absolute path p, as the kernel would judge a lookup of p: search
+// permission (x) on every directory above it, under the rule of Allowed.
+// uid 0 reaches everything. A directory the coordinator cannot stat counts
+// as one c cannot search. Like Allowed, it reads mode bits only.
+//
+// Requests that name a network prove reachability with a descriptor the
+// caller opened (the kernel's own walk); mayReach is for the requests that
+// name none: a listing, and an interface named by its name.
+func mayReach(c Creds, p string) bool {
+	if c.UID == 0 {
+		return true
+	}
+	if !filepath.IsAbs(p) {
+		return false
+	}
+	for d := filepath.Dir(filepath.Clean(p)); ; d = filepath.Dir(d) {
+		var st unix.Stat_t
+		if unix.Stat(d, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR ||
+			!Allowed(c, st.Uid, st.Gid, st.Mode, AccessExec) {
+			return false
+		}
+		if d == "/" {
+			return true
+		}
+	}
 }

@@ -31,8 +31,11 @@ type Server struct {
 	mu    sync.Mutex
 	nets  map[netKey]*network
 	ln    *net.UnixListener
-	conns map[*node]struct{}
-	wg    sync.WaitGroup
+	conns map[*member]struct{}
+	wg    sync.WaitGroup // every long-lived goroutine (goroutines.go)
+	// ctx ends when Close begins: pumps and reclaims stop on it.
+	ctx  context.Context
+	stop context.CancelFunc
 	// ifaces are the interface nodes, told apart by namespace and index
 	// (iface.where). Lock order: a network's mu, then mu.
 	ifaces map[*iface]bool
@@ -52,8 +55,9 @@ func NewServer(log *slog.Logger, segDir string) *Server {
 	if segDir == "" {
 		segDir = shm.Dir
 	}
-	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*node]struct{}{},
-		ifaces: map[*iface]bool{}}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*member]struct{}{},
+		ifaces: map[*iface]bool{}, ctx: ctx, stop: stop}
 }
 
 // segPrefix names this coordinator's segments: ipnd-<pid>-<dev>-<ino>, so a
@@ -85,8 +89,7 @@ func (s *Server) Listen(path string, mode os.FileMode) error {
 	s.ln = ln
 	s.mu.Unlock()
 	s.log.Info("coordinator listening", "socket", path)
-	s.wg.Add(1)
-	go s.acceptLoop(ln)
+	s.start("accept", func() { s.acceptLoop(ln) })
 	return nil
 }
 
@@ -112,7 +115,6 @@ func (s *Server) sweep() {
 }
 
 func (s *Server) acceptLoop(ln *net.UnixListener) {
-	defer s.wg.Done()
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -121,12 +123,11 @@ func (s *Server) acceptLoop(ln *net.UnixListener) {
 			}
 			return
 		}
-		m := &node{srv: s, conn: c, port: -1}
+		m := &member{srv: s, conn: c, port: -1}
 		s.mu.Lock()
 		s.conns[m] = struct{}{}
 		s.mu.Unlock()
-		s.wg.Add(1)
-		go m.serve()
+		s.start("serve", m.serve)
 	}
 }
 
@@ -142,6 +143,7 @@ func (s *Server) Close() error {
 	if ln != nil {
 		ln.Close()
 	}
+	s.stop()
 	s.wg.Wait()
 	s.mu.Lock()
 	nets := s.nets
@@ -153,8 +155,9 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// node is one control connection: one IPN node.
-type node struct {
+// member is the coordinator's side of one control connection: one IPN
+// node (ipn.Node) as the coordinator knows it, or an interface node it pumps.
+type member struct {
 	srv   *Server
 	conn  *net.UnixConn
 	creds Creds
@@ -169,9 +172,8 @@ type node struct {
 	iface   *iface // the interface node this member controls, if any
 }
 
-func (m *node) serve() {
+func (m *member) serve() {
 	s := m.srv
-	defer s.wg.Done()
 	defer func() {
 		m.leave()
 		m.conn.Close()
@@ -225,27 +227,29 @@ func closeFDs(fds []int) {
 }
 
 // handle answers one request. in are the descriptors that came with it:
-// the op that takes them owns them, and the rest are closed here.
-func (m *node) handle(req *wire.Request, in []int) (*wire.Response, []int) {
+// an iface request hands its one over; for the others they are closed here
+// once the request is answered (the one of a network's file included: see
+// lookup).
+func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 	var resp *wire.Response
 	var fds []int
 	var err error
 	if req.Op != wire.OpIface {
-		closeFDs(in)
+		defer closeFDs(in)
 	}
 	switch req.Op {
 	case wire.OpCreate:
-		resp, err = m.create(req)
+		resp, err = m.create(req, in)
 	case wire.OpJoin:
-		resp, fds, err = m.join(req)
+		resp, fds, err = m.join(req, in)
 	case wire.OpRoles:
 		resp, err = m.setRoles(req)
 	case wire.OpList:
-		resp = m.srv.list()
+		resp = m.srv.list(m.creds)
 	case wire.OpStat:
-		resp, err = m.srv.stat(req)
+		resp, err = m.srv.stat(req, in)
 	case wire.OpDestroy:
-		resp, err = m.destroy(req)
+		resp, err = m.destroy(req, in)
 	case wire.OpOptions:
 		resp, err = m.options()
 	case wire.OpResize:
@@ -255,7 +259,7 @@ func (m *node) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 	case wire.OpIface:
 		resp, err = m.attachIface(req, in)
 	case wire.OpTakeover:
-		resp, fds, err = m.takeover(req)
+		resp, fds, err = m.takeover(req, in)
 	case wire.OpPersist:
 		resp, err = m.setPersist(req)
 	default:
@@ -269,23 +273,44 @@ func (m *node) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 	return resp, fds
 }
 
-// lookup finds the network whose socket inode is at path, checking that
-// the inode is the one the member saw.
-func (s *Server) lookup(path string, dev, ino uint64) (*network, *unix.Stat_t, error) {
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+// callerFile returns what the caller's descriptor of the file a request
+// names says of it. A request that names a network by its path carries,
+// with SCM_RIGHTS, one descriptor of that file, opened by the caller (with
+// O_PATH: no permission on the file itself is needed). The kernel walked
+// the path with the caller's own rights to open it, so the descriptor
+// shows that the caller may reach the file; the coordinator never resolves
+// a caller's path with its own rights, which reach everything. A request
+// without one is refused with EACCES, whatever else it says.
+func callerFile(req *wire.Request, in []int) (*unix.Stat_t, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("%s %s: the request carries %d descriptors, not the one of the network's file that shows the caller may reach it: %w",
+			req.Op, req.Path, len(in), syscall.EACCES)
 	}
-	if dev != 0 && (st.Dev != dev || st.Ino != ino) {
-		return nil, nil, fmt.Errorf("%s changed while joining: %w", path, syscall.ECONNREFUSED)
+	var st unix.Stat_t
+	if err := unix.Fstat(in[0], &st); err != nil {
+		return nil, fmt.Errorf("%s %s: fstat of the caller's descriptor: %w", req.Op, req.Path, err)
+	}
+	if req.Dev != 0 && (st.Dev != req.Dev || st.Ino != req.Ino) {
+		return nil, fmt.Errorf("%s changed while joining: %w", req.Path, syscall.ECONNREFUSED)
+	}
+	return &st, nil
+}
+
+// lookup finds the network whose socket inode the caller's descriptor in
+// the request (see callerFile) refers to, and returns the inode's status.
+// The request's path only names the network in messages.
+func (s *Server) lookup(req *wire.Request, in []int) (*network, *unix.Stat_t, error) {
+	st, err := callerFile(req, in)
+	if err != nil {
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	n := s.nets[netKey{st.Dev, st.Ino}]
 	s.mu.Unlock()
 	if n == nil {
-		return nil, nil, fmt.Errorf("%s is no live ipn network: %w", path, syscall.ECONNREFUSED)
+		return nil, nil, fmt.Errorf("%s is no live ipn network: %w", req.Path, syscall.ECONNREFUSED)
 	}
-	return n, &st, nil
+	return n, st, nil
 }
 
 // waitCtx bounds a reclaim: grace periods end quickly unless a member is

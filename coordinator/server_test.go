@@ -51,11 +51,12 @@ func dialServer(t *testing.T, sock string) *net.UnixConn {
 	return c
 }
 
-// exchange sends one raw packet and decodes the answer.
-func exchange(t *testing.T, c *net.UnixConn, pkt []byte) (*wire.Response, error) {
+// exchange sends one raw packet, with the descriptors in, and decodes the
+// answer.
+func exchange(t *testing.T, c *net.UnixConn, pkt []byte, in ...int) (*wire.Response, error) {
 	t.Helper()
-	if _, err := c.Write(pkt); err != nil {
-		t.Fatalf("write %d bytes: %v", len(pkt), err)
+	if err := fdpass.Send(c, pkt, in...); err != nil {
+		t.Fatalf("send %d bytes: %v", len(pkt), err)
 	}
 	buf := make([]byte, wire.MaxMessage)
 	n, fds, err := fdpass.Recv(c, buf)
@@ -172,7 +173,7 @@ func createNet(t *testing.T, sock string, opts wire.Options) (path string, dev, 
 		t.Fatal(err)
 	}
 	b, _ := wire.EncodeRequest(&wire.Request{Op: wire.OpCreate, Path: path, Dev: st.Dev, Ino: st.Ino, Policy: dispatch.Hub, Opts: opts, Persist: true})
-	resp, err := exchange(t, dialServer(t, sock), b)
+	resp, err := exchange(t, dialServer(t, sock), b, netFD(t, path))
 	if err == nil {
 		err = resp.Err()
 	}
@@ -180,6 +181,18 @@ func createNet(t *testing.T, sock string, opts wire.Options) (path string, dev, 
 		t.Fatalf("create %s: %v", path, err)
 	}
 	return path, st.Dev, st.Ino
+}
+
+// netFD opens the network file at path as a member does for a request
+// that names it, with O_PATH; the descriptor lasts until the test ends.
+func netFD(t *testing.T, path string) int {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
 }
 
 // TestServerRefusesLongDescription: the coordinator, not only the client
@@ -190,7 +203,7 @@ func TestServerRefusesLongDescription(t *testing.T) {
 	c := dialServer(t, sock)
 	b, _ := wire.EncodeRequest(&wire.Request{Op: wire.OpJoin, Connect: true, Path: path, Dev: dev, Ino: ino,
 		Policy: dispatch.Hub, Port: wire.AnyPort, Descr: strings.Repeat("d", 129)})
-	resp, err := exchange(t, c, b)
+	resp, err := exchange(t, c, b, netFD(t, path))
 	if err != nil {
 		t.Fatalf("join with a 129-byte description: %v", err)
 	}
@@ -204,11 +217,11 @@ func TestServerRefusesLongDescription(t *testing.T) {
 	c2 := dialServer(t, sock)
 	raw := frame("IPNC", 1, 1, fmt.Sprintf(`{"op":"join","connect":true,"path":%q,"dev":%d,"ino":%d,"policy":1,"port":-1,"descr":"%s"}`,
 		path, dev, ino, strings.Repeat("<", 40000)))
-	if resp, err := exchange(t, c2, raw); err == nil && resp.Err() == nil {
+	if resp, err := exchange(t, c2, raw, netFD(t, path)); err == nil && resp.Err() == nil {
 		t.Log("the coordinator accepted a join with a 40000-byte description")
 	}
 	b, _ = wire.EncodeRequest(&wire.Request{Op: wire.OpStat, Path: path, Dev: dev, Ino: ino})
-	resp, err = exchange(t, c, b)
+	resp, err = exchange(t, c, b, netFD(t, path))
 	if err != nil {
 		t.Fatalf("stat after a member joined with a 40000-byte description: %v", err)
 	}
@@ -228,7 +241,7 @@ func TestServerStatFullNetwork(t *testing.T) {
 	for i := 0; i < ports; i++ {
 		b, _ := wire.EncodeRequest(&wire.Request{Op: wire.OpJoin, Connect: true, Path: path, Dev: dev, Ino: ino,
 			Policy: dispatch.Hub, Port: wire.AnyPort, Descr: strings.Repeat("<", 128)})
-		resp, err := exchange(t, dialServer(t, sock), b)
+		resp, err := exchange(t, dialServer(t, sock), b, netFD(t, path))
 		if err == nil {
 			err = resp.Err()
 		}
@@ -238,7 +251,7 @@ func TestServerStatFullNetwork(t *testing.T) {
 	}
 	c := dialServer(t, sock)
 	b, _ := wire.EncodeRequest(&wire.Request{Op: wire.OpStat, Path: path, Dev: dev, Ino: ino})
-	resp, err := exchange(t, c, b)
+	resp, err := exchange(t, c, b, netFD(t, path))
 	if err != nil {
 		t.Fatalf("stat of a network with %d described ports: %v", ports, err)
 	}

@@ -2,8 +2,6 @@ package dispatch_test
 
 import (
 	"testing"
-
-	"github.com/ipn-project/ipn/dispatch"
 )
 
 // FuzzSwitch feeds arbitrary frames from arbitrary ports to a switch with
@@ -17,11 +15,11 @@ func FuzzSwitch(f *testing.F) {
 	f.Add(uint8(2), frame(bcast, bcast, 4095, ""))
 	f.Fuzz(func(t *testing.T, from uint8, fr []byte) {
 		r := newSwitch(t, 5)
-		dispatch.SetAccess(r.dn, 0, 10)
-		dispatch.SetAccess(r.dn, 1, 10)
-		dispatch.SetAccess(r.dn, 2, 20)
-		dispatch.SetTrunk(r.dn, 3, 10, []int{10, 20, 4094})
-		dispatch.SetMirror(r.dn, 4, true)
+		r.sw.SetAccess(r.dn, 0, 10)
+		r.sw.SetAccess(r.dn, 1, 10)
+		r.sw.SetAccess(r.dn, 2, 20)
+		r.sw.SetTrunk(r.dn, 3, 10, []int{10, 20, 4094})
+		r.sw.SetMirror(r.dn, 4, true)
 		if len(fr) > 1518 {
 			fr = fr[:1518]
 		}

@@ -3,7 +3,6 @@ package dispatch
 import (
 	"fmt"
 	"math/bits"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -115,18 +114,6 @@ func Lookup(num int) (Policy, error) {
 	return p, nil
 }
 
-// Numbers lists the registered policy numbers, in order.
-func Numbers() []int {
-	registry.RLock()
-	defer registry.RUnlock()
-	var ns []int
-	for n := range registry.byNum {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	return ns
-}
-
 // LowestFree is the usual new-port rule: want if free, else the lowest free
 // port when want is AnyPort.
 func LowestFree(want int, free uint64) (int, error) {
@@ -187,6 +174,15 @@ func NetOf(rn *ring.Network, ports func() int) Net {
 // nothing).
 func Func(pol Policy, n Net) func(*ring.Delivery) {
 	return func(d *ring.Delivery) { pol.Dispatch(n, d) }
+}
+
+// SenderFunc is Func for a sender of the data plane rn that does not follow
+// its number of ports (a member, a pump running outside the coordinator's
+// lock): the policy sees the network's capacity, every port but the last,
+// the coordinator's own.
+func SenderFunc(pol Policy, rn *ring.Network) func(*ring.Delivery) {
+	capacity := rn.Geometry().Ports - 1
+	return Func(pol, NetOf(rn, func() int { return capacity }))
 }
 
 // Send sends b from port p through dispatch (see Func), waiting for a slot

@@ -123,16 +123,18 @@ func portMode(w uint64) (mode, vlan int, mirror bool) {
 }
 
 // SetAccess makes port p an access port of vlan.
-func SetAccess(n Net, p, vlan int) error { return setPort(n, p, ModeAccess, vlan, nil, nil) }
+func (*EthSwitch) SetAccess(n Net, p, vlan int) error {
+	return setPort(n, p, ModeAccess, vlan, nil, nil)
+}
 
 // SetTrunk makes port p a trunk carrying the VLANs in allowed tagged, and
 // native (0: none) untagged.
-func SetTrunk(n Net, p, native int, allowed []int) error {
+func (*EthSwitch) SetTrunk(n Net, p, native int, allowed []int) error {
 	return setPort(n, p, ModeTrunk, native, allowed, nil)
 }
 
 // SetMirror makes port p receive a copy of every frame the switch forwards.
-func SetMirror(n Net, p int, on bool) error { return setPort(n, p, -1, 0, nil, &on) }
+func (*EthSwitch) SetMirror(n Net, p int, on bool) error { return setPort(n, p, -1, 0, nil, &on) }
 
 func setPort(n Net, p, mode, vlan int, allowed []int, mirror *bool) error {
 	s, err := area(n)
@@ -174,7 +176,7 @@ func setPort(n Net, p, mode, vlan int, allowed []int, mirror *bool) error {
 type SwitchStats struct{ Runts, VLANDrops uint64 }
 
 // Stats reads the switch's counters.
-func Stats(n Net) (SwitchStats, error) {
+func (*EthSwitch) Stats(n Net) (SwitchStats, error) {
 	s, err := area(n)
 	if err != nil {
 		return SwitchStats{}, err
@@ -222,7 +224,7 @@ func (s switchArea) aging() time.Duration {
 }
 
 // SetAging sets how long learned addresses are trusted.
-func SetAging(n Net, d time.Duration) error {
+func (*EthSwitch) SetAging(n Net, d time.Duration) error {
 	s, err := area(n)
 	if err != nil {
 		return err
@@ -395,7 +397,7 @@ const (
 )
 
 // SetOption implements Optioner.
-func (*EthSwitch) SetOption(n Net, port int, name string, value []byte) error {
+func (sw *EthSwitch) SetOption(n Net, port int, name string, value []byte) error {
 	v := strings.TrimSpace(string(value))
 	switch name {
 	case OptAccess:
@@ -403,7 +405,7 @@ func (*EthSwitch) SetOption(n Net, port int, name string, value []byte) error {
 		if err != nil {
 			return fmt.Errorf("dispatch: access VLAN %q: %w", v, syscall.EINVAL)
 		}
-		return SetAccess(n, port, vlan)
+		return sw.SetAccess(n, port, vlan)
 	case OptTrunk:
 		nat, list, _ := strings.Cut(v, ":")
 		native, err := strconv.Atoi(nat)
@@ -421,13 +423,13 @@ func (*EthSwitch) SetOption(n Net, port int, name string, value []byte) error {
 			}
 			allowed = append(allowed, a)
 		}
-		return SetTrunk(n, port, native, allowed)
+		return sw.SetTrunk(n, port, native, allowed)
 	case OptMirror:
 		switch v {
 		case "on", "1", "true":
-			return SetMirror(n, port, true)
+			return sw.SetMirror(n, port, true)
 		case "off", "0", "false":
-			return SetMirror(n, port, false)
+			return sw.SetMirror(n, port, false)
 		}
 		return fmt.Errorf("dispatch: mirror %q: want on or off: %w", v, syscall.EINVAL)
 	case OptAging:
@@ -435,7 +437,7 @@ func (*EthSwitch) SetOption(n Net, port int, name string, value []byte) error {
 		if err != nil || sec < 1 {
 			return fmt.Errorf("dispatch: aging %q: want seconds: %w", v, syscall.EINVAL)
 		}
-		return SetAging(n, time.Duration(sec)*time.Second)
+		return sw.SetAging(n, time.Duration(sec)*time.Second)
 	}
 	return fmt.Errorf("dispatch: switch has no option %q: %w", name, syscall.ENOPROTOOPT)
 }
@@ -503,7 +505,7 @@ func (sw *EthSwitch) Describe(n Net) string {
 		fmt.Fprintf(&b, "  vlan %d %02x:%02x:%02x:%02x:%02x:%02x port %d age %v\n",
 			m.VLAN, m.MAC[0], m.MAC[1], m.MAC[2], m.MAC[3], m.MAC[4], m.MAC[5], m.Port, m.Age)
 	}
-	if st, err := Stats(n); err == nil {
+	if st, err := sw.Stats(n); err == nil {
 		fmt.Fprintf(&b, "dropped: %d runts, %d by VLAN rules\n", st.Runts, st.VLANDrops)
 	}
 	return b.String()

@@ -128,12 +128,12 @@ func TestSwitchVLANs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(dispatch.SetAccess(r.dn, 0, 10))
-	must(dispatch.SetAccess(r.dn, 1, 10))
-	must(dispatch.SetAccess(r.dn, 2, 20))
-	must(dispatch.SetTrunk(r.dn, 3, 0, []int{10, 20}))
-	must(dispatch.SetMirror(r.dn, 4, true))
-	must(dispatch.SetAccess(r.dn, 4, 99))
+	must(r.sw.SetAccess(r.dn, 0, 10))
+	must(r.sw.SetAccess(r.dn, 1, 10))
+	must(r.sw.SetAccess(r.dn, 2, 20))
+	must(r.sw.SetTrunk(r.dn, 3, 0, []int{10, 20}))
+	must(r.sw.SetMirror(r.dn, 4, true))
+	must(r.sw.SetAccess(r.dn, 4, 99))
 
 	// Broadcast on VLAN 10 from an access port: port 1 untagged, the trunk
 	// tagged, the mirror a copy as it came; VLAN 20 never sees it.
@@ -152,7 +152,7 @@ func TestSwitchVLANs(t *testing.T) {
 	r.send(0, frame(bcast, mac(1), 10, "tag on access"))
 	r.send(3, frame(bcast, mac(7), 30, "not allowed"))
 	r.expect("refused", map[int][]byte{})
-	st, _ := dispatch.Stats(r.dn)
+	st, _ := r.sw.Stats(r.dn)
 	if st.VLANDrops != 3 {
 		t.Errorf("VLAN drops = %d, want 3", st.VLANDrops)
 	}
@@ -167,7 +167,7 @@ func TestSwitchRunts(t *testing.T) {
 	r.send(0, []byte("short"))
 	r.send(0, append(frame(bcast, mac(1), 0, "")[:12], 0x81, 0x00, 0))
 	r.expect("runts", map[int][]byte{})
-	if st, _ := dispatch.Stats(r.dn); st.Runts != 2 {
+	if st, _ := r.sw.Stats(r.dn); st.Runts != 2 {
 		t.Errorf("runts = %d, want 2", st.Runts)
 	}
 }
@@ -223,7 +223,7 @@ func TestSwitchJumbo(t *testing.T) {
 	for p := 0; p < 3; p++ {
 		r.ports = append(r.ports, r.n.Open(p, rw))
 	}
-	if err := dispatch.SetTrunk(r.dn, 2, 0, []int{1}); err != nil {
+	if err := r.sw.SetTrunk(r.dn, 2, 0, []int{1}); err != nil {
 		t.Fatal(err)
 	}
 	big := make([]byte, 64<<10-4-18)
@@ -250,10 +250,10 @@ func TestSwitchDescribe(t *testing.T) {
 	if d := r.sw.Describe(r.dn); !strings.Contains(d, "every port: access 1\n") || strings.Contains(d, "port 0:") {
 		t.Errorf("a switch as made:\n%s", d)
 	}
-	if err := dispatch.SetAccess(r.dn, 2, 10); err != nil {
+	if err := r.sw.SetAccess(r.dn, 2, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := dispatch.SetMirror(r.dn, 3, true); err != nil {
+	if err := r.sw.SetMirror(r.dn, 3, true); err != nil {
 		t.Fatal(err)
 	}
 	d := r.sw.Describe(r.dn)

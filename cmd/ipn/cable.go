@@ -1,61 +1,109 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"net/netip"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ipn-project/ipn"
+	"github.com/ipn-project/ipn/internal/netns"
+	"github.com/ipn-project/ipn/netdev"
+	"github.com/ipn-project/ipn/vxlan"
 )
 
-// cableHello opens a cable's TCP stream, each way: a peer that is not an
-// ipn cable of this version is refused before any message flows.
-const cableHello = "ipn-cable 1\n"
+// vxlanFlags are the flags of a VXLAN cable.
+type vxlanFlags struct {
+	remote, local, dev, netns string
+	vni                       uint32
+	port                      uint16
+	hops                      bool
+}
 
 func cableCmd() *cobra.Command {
-	var listen, connect string
+	var f vxlanFlags
 	cmd := &cobra.Command{
-		Use:   "cable PATH [PATH2]",
-		Short: "Join two networks, on this host or on two hosts, as a cable joins two switches",
+		Use:   "cable PATH PATH2 | cable PATH --vxlan REMOTE --vni N",
+		Short: "Join two networks of this host, or a network and a VXLAN segment, as a cable joins two switches",
 		Long: `cable forwards every message one network delivers to its node there to the
-other network, both ways, with the message's hop depth plus one: cables in
-a cycle cannot loop a message forever, it is dropped after 16 hops (SPEC C1,
-P3). On switch networks the cable's ports are where the switches learn the
-other side's addresses.
+other side, both ways, as a cable joins two switches. On switch networks
+the cable's ports are where the switches learn the other side's addresses,
+and where broadcast and unknown destinations flood to.
 
-With two paths, both networks are on this host. With one path and --listen
-or --connect, the other network is on another host, where another ipn cable
-runs: the two speak over TCP, each message a record of its length (4 bytes,
-big-endian), its hop depth (1 byte) and its bytes. --listen serves one
-cable at a time until interrupted; --connect runs until the other end goes.
-A message longer than this network's MTU is refused and ends the stream.`,
+With two paths, both networks are on this host: each message goes on with
+its hop depth plus one, so cables in a cycle cannot loop a message forever;
+it is dropped after 16 hops (SPEC C1, P3).
+
+With one path and --vxlan, the other side is a VXLAN segment (RFC 7348)
+over UDP: REMOTE is a peer (another ipn cable, the kernel's vxlan device,
+vdeplug4's vxlan plug) or a multicast group to join, and --vni the segment's
+identifier. It speaks to the kernel's vxlan device as to its own kind:
+
+  ip link add vx0 type vxlan id 42 remote 192.0.2.1 dstport 4789
+
+VXLAN carries no hop depth: a frame from UDP enters the network with a hop
+depth of one, and a loop through VXLAN and kernel bridges is not ended by
+ipn, as it is not by any Ethernet bridge. Between two ipn cables, --hops
+carries the depth in a reserved byte of the VXLAN header, so that a cycle
+through them ends too (the kernel drops such packets: both ends must be
+ipn). VXLAN has no authentication or encryption: use it on links you
+trust, or inside a VPN; across hosts over links you do not trust, use ipn
+plug over ssh. It runs until interrupted.`,
 		Example: `  ipn cable ./lan1 ./lan2
-  ipn cable ./lan --listen :7001            # on one host
-  ipn cable ./lan --connect host1:7001      # on the other`,
+  ipn cable ./lan --vxlan 192.0.2.2 --vni 42 --local 192.0.2.1     # a peer: the kernel's vxlan, or another ipn
+  ipn cable ./lan --vxlan 239.1.1.1 --vni 42 --dev eth0            # every member of a multicast group
+  ipn cable ./lan --vxlan 10.9.0.2 --vni 7 --netns web             # the UDP socket in namespace web`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			switch {
-			case len(args) == 2 && listen == "" && connect == "":
+			case len(args) == 2 && f.remote == "":
 				return cableLocal(ctx, cmd, args[0], args[1])
-			case len(args) == 1 && (listen == "") != (connect == ""):
-				return cableRemote(ctx, cmd, args[0], listen, connect)
+			case len(args) == 1 && f.remote != "":
+				if !cmd.Flags().Changed("vni") {
+					return &explained{msg: "a VXLAN cable needs --vni N, the segment's identifier", err: syscall.EINVAL}
+				}
+				cfg, err := f.config()
+				if err != nil {
+					return err
+				}
+				return cableVXLAN(ctx, cmd, args[0], cfg, f.netns)
 			}
-			return &explained{msg: "cable takes two paths, or one path and one of --listen or --connect", err: syscall.EINVAL}
+			return &explained{msg: "cable takes two paths, or one path and --vxlan REMOTE --vni N", err: syscall.EINVAL}
 		}),
 	}
-	cmd.Flags().StringVar(&listen, "listen", "", "serve the other end of the cable on this TCP address")
-	cmd.Flags().StringVar(&connect, "connect", "", "reach the other end of the cable at this TCP address")
+	fl := cmd.Flags()
+	fl.StringVar(&f.remote, "vxlan", "", "the VXLAN peer's address, or a multicast group")
+	fl.Uint32Var(&f.vni, "vni", 0, "the VXLAN network identifier (24 bits)")
+	fl.Uint16Var(&f.port, "dstport", vxlan.DefaultPort, "the UDP port, listened on and sent to")
+	fl.StringVar(&f.local, "local", "", "the address to listen on and send from (with a group: of the interface to join it on)")
+	fl.StringVar(&f.dev, "dev", "", "the interface to join a multicast group on")
+	fl.StringVar(&f.netns, "netns", "", "open the UDP socket in this network namespace (as made by ip netns add)")
+	fl.BoolVar(&f.hops, "hops", false, "carry the hop depth in the VXLAN header: only between two ipn cables")
 	return cmd
+}
+
+// config is the endpoint the flags describe.
+func (f vxlanFlags) config() (vxlan.Config, error) {
+	cfg := vxlan.Config{Port: f.port, Iface: f.dev, VNI: f.vni, Hops: f.hops}
+	var err error
+	if cfg.Remote, err = netip.ParseAddr(f.remote); err != nil {
+		return cfg, &explained{msg: fmt.Sprintf("--vxlan %q is not an IP address", f.remote), err: syscall.EINVAL}
+	}
+	if f.local != "" {
+		if cfg.Local, err = netip.ParseAddr(f.local); err != nil {
+			return cfg, &explained{msg: fmt.Sprintf("--local %q is not an IP address", f.local), err: syscall.EINVAL}
+		}
+	}
+	return cfg, nil
 }
 
 // cableNode connects a node of the cable to the network at path.
@@ -87,7 +135,7 @@ func cableLocal(ctx context.Context, cmd *cobra.Command, a, b string) error {
 // untilOneEnds runs flows (the directions of a cable or a port) until ctx
 // ends or one of them stops, then stops the rest with halt and waits for
 // them. It returns the first flow's error; nil when ctx ended it, or when
-// the flow ended as streams do (EOF, a closed node or connection).
+// the flow ended as streams do (EOF, a closed node, socket or connection).
 func untilOneEnds(ctx context.Context, halt func(), flows ...func() error) error {
 	errs := make(chan error, len(flows))
 	for _, f := range flows {
@@ -104,7 +152,7 @@ func untilOneEnds(ctx context.Context, halt func(), flows ...func() error) error
 	for ; pending > 0; pending-- {
 		<-errs
 	}
-	if ctx.Err() != nil || errors.Is(err, ipn.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+	if ctx.Err() != nil || errors.Is(err, ipn.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, fs.ErrClosed) {
 		return nil
 	}
 	return err
@@ -126,106 +174,95 @@ func forward(from, to *ipn.Node) error {
 	}
 }
 
-func cableRemote(ctx context.Context, cmd *cobra.Command, path, listen, connect string) error {
-	if connect != "" {
-		n, err := cableNode(path, "cable to "+connect)
-		if err != nil {
-			return err
-		}
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", connect)
-		if err != nil {
-			n.Close()
-			return fmt.Errorf("cable: %w", err)
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "cable on %s, port %d, connected to %s\n", path, n.Port(), c.RemoteAddr())
-		return cableStream(ctx, n, c)
-	}
-	ln, err := net.Listen("tcp", listen)
+// cableVXLAN joins the network at path to the VXLAN segment cfg describes,
+// with the endpoint's socket opened in the namespace called ns if given.
+func cableVXLAN(ctx context.Context, cmd *cobra.Command, path string, cfg vxlan.Config, ns string) error {
+	n, err := cableNode(path, fmt.Sprintf("cable vxlan %v vni %d", cfg.Remote, cfg.VNI))
 	if err != nil {
-		return fmt.Errorf("cable: %w", err)
+		return err
 	}
-	defer ln.Close()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	fmt.Fprintf(cmd.OutOrStdout(), "cable for %s listening on %s\n", path, ln.Addr())
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("cable: %w", err)
-		}
-		// The cable is plugged in while a peer is there: a node of its own
-		// for each, in the network from the peer's arrival to its leaving.
-		n, err := cableNode(path, "cable from "+c.RemoteAddr().String())
-		if err != nil {
-			c.Close()
-			return err
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "cable on %s, port %d, connected to %s\n", path, n.Port(), c.RemoteAddr())
-		if err := cableStream(ctx, n, c); err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "ipn cable: %s: %v\n", c.RemoteAddr(), err)
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-}
-
-// cableStream carries messages between node n and a TCP peer until either
-// side ends or ctx does; it closes both.
-func cableStream(ctx context.Context, n *ipn.Node, c net.Conn) error {
-	defer c.Close()
 	defer n.Close()
 	o, err := n.Options()
 	if err != nil {
 		return err
 	}
-	mtu := o.MTU
-	if _, err := io.WriteString(c, cableHello); err != nil {
+	ep, err := listenVXLAN(cfg, ns)
+	if err != nil {
 		return err
 	}
-	r := bufio.NewReaderSize(c, 256<<10)
-	hello := make([]byte, len(cableHello))
-	if _, err := io.ReadFull(r, hello); err != nil || string(hello) != cableHello {
-		return fmt.Errorf("the peer is not an ipn cable (it said %q): %w", hello, syscall.EPROTO)
+	defer ep.Close()
+	fmt.Fprintf(cmd.OutOrStdout(), "cable on %s, port %d, VXLAN %d to %v from %v\n", path, n.Port(), cfg.VNI, cfg.Remote, ep.LocalAddr())
+	err = untilOneEnds(ctx, func() { n.Close(); ep.Close() },
+		func() error { return toVXLAN(n, ep, o.MTU) }, func() error { return fromVXLAN(ep, n, o.MTU) })
+	s := ep.Stats()
+	fmt.Fprintf(cmd.ErrOrStderr(), "ipn cable: VXLAN %d: %d frames sent, %d received; dropped: %d malformed, %d of another VNI, %d from strangers, %d unsendable\n",
+		cfg.VNI, s.Sent, s.Received, s.Malformed, s.OtherVNI, s.Strangers, s.Unsent)
+	return err
+}
+
+// listenVXLAN opens the endpoint, in the namespace called ns if not empty:
+// a socket stays in the namespace it was made in.
+func listenVXLAN(cfg vxlan.Config, ns string) (*vxlan.Endpoint, error) {
+	if ns == "" {
+		return vxlan.Listen(cfg)
 	}
-	toPeer := func() error {
-		buf := make([]byte, 5+mtu)
-		for {
+	at, err := netns.Open(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer at.Close()
+	var ep *vxlan.Endpoint
+	err = at.Do(func() error {
+		var err error
+		ep, err = vxlan.Listen(cfg)
+		return err
+	})
+	return ep, err
+}
+
+// toVXLAN sends what the network delivers to node n to the VXLAN segment,
+// a batch of every message waiting per sendmmsg, each one hop further.
+func toVXLAN(n *ipn.Node, ep *vxlan.Endpoint, mtu int) error {
+	b := vxlan.NewBatch(netdev.BatchSize, mtu)
+	for {
+		b.N = 0
+		for b.N < len(b.Bufs) {
+			// Wait for the first message only. (A cable asks for no
+			// out-of-band notices, so a node readable has a message.)
+			if b.N > 0 {
+				if readable, _, _ := n.Readiness(); !readable {
+					break
+				}
+			}
 			v, err := n.RecvView()
 			if err != nil {
 				return err
 			}
-			binary.BigEndian.PutUint32(buf, uint32(len(v.Data)))
-			buf[4] = byte(min(v.Hop, 255))
-			k := copy(buf[5:], v.Data)
+			b.Lens[b.N] = copy(b.Room(b.N), v.Data)
+			b.Hops[b.N] = uint8(min(v.Hop+1, 255))
 			n.Release(v)
-			if _, err := c.Write(buf[:5+k]); err != nil {
+			b.N++
+		}
+		if err := ep.WriteBatch(b); err != nil {
+			return err
+		}
+	}
+}
+
+// fromVXLAN sends the frames of the VXLAN segment to the network: with
+// the hop depth they carry (--hops), at least one, a hop from the cable.
+// A frame longer than the network's MTU does not fit the batch's buffers,
+// and the endpoint drops it.
+func fromVXLAN(ep *vxlan.Endpoint, n *ipn.Node, mtu int) error {
+	b := vxlan.NewBatch(netdev.BatchSize, mtu)
+	for {
+		if err := ep.ReadBatch(b); err != nil {
+			return err
+		}
+		for i := 0; i < b.N; i++ {
+			if err := n.SendHop(b.Frame(i), max(int(b.Hops[i]), 1)); err != nil {
 				return err
 			}
 		}
 	}
-	fromPeer := func() error {
-		buf := make([]byte, mtu)
-		var head [5]byte
-		for {
-			if _, err := io.ReadFull(r, head[:]); err != nil {
-				return err
-			}
-			size := int(binary.BigEndian.Uint32(head[:]))
-			if size > mtu {
-				return fmt.Errorf("the peer sent a message of %d bytes, longer than this network's MTU of %d: %w", size, mtu, syscall.EMSGSIZE)
-			}
-			if _, err := io.ReadFull(r, buf[:size]); err != nil {
-				return err
-			}
-			if err := n.SendHop(buf[:size], int(head[4])+1); err != nil {
-				return err
-			}
-		}
-	}
-	return untilOneEnds(ctx, func() { n.Close(); c.Close() }, toPeer, fromPeer)
 }

@@ -1,18 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 	"net"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipn-project/ipn"
 	"github.com/ipn-project/ipn/dispatch"
-	"github.com/ipn-project/ipn/internal/netns"
+	"github.com/ipn-project/ipn/internal/netns/netnstest"
 )
 
 // waitCable waits until the network at path has k cable ports.
@@ -72,45 +72,105 @@ func TestCableLoopEnds(t *testing.T) {
 	}
 }
 
-var listening = regexp.MustCompile(`listening on (\S+)`)
-
-// TestCableTCP joins two networks through cables at both ends of a TCP
-// connection on loopback, as across two hosts; a peer that is no cable is
-// refused and the cable keeps serving.
-func TestCableTCP(t *testing.T) {
-	a, b := newNet(t, "--lossless"), newNet(t, "--lossless")
-	cmd := ipnCmd(t, "cable", a, "--listen", "127.0.0.1:0")
-	out := &netns.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(5 * time.Millisecond) {
-		if m := listening.FindStringSubmatch(out.String()); m != nil {
-			addr = m[1]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the listening cable never said where: %s", out.String())
-		}
-	}
-
-	c, err := net.Dial("tcp", addr)
+// freeUDPPort finds a UDP port free on loopback, for a VXLAN cable's
+// dstport: two cables on 127.0.0.1 and 127.0.0.2 share it, as two hosts'
+// VXLAN devices do.
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	io.ReadAll(c) // the cable's hello, then its close
-	c.Close()
+	defer c.Close()
+	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
+}
 
-	startNode(t, "cable", b, "--connect", addr)
+// vxlanCables joins the networks a and b by two VXLAN cables facing each
+// other on loopback, with extra flags for both.
+func vxlanCables(t *testing.T, a, b string, extra ...string) {
+	t.Helper()
+	port := freeUDPPort(t)
+	startNode(t, append([]string{"cable", a, "--vxlan", "127.0.0.2", "--local", "127.0.0.1", "--vni", "4242", "--dstport", port}, extra...)...)
+	startNode(t, append([]string{"cable", b, "--vxlan", "127.0.0.1", "--local", "127.0.0.2", "--vni", "4242", "--dstport", port}, extra...)...)
+}
+
+// sendFrameAcross sends an Ethernet frame on the network at from and
+// checks that a receiver on the network at to gets it.
+func sendFrameAcross(t *testing.T, from, to, text string) {
+	t.Helper()
+	f := ethFrame(text)
+	r, out, errOut := startRecv(t, to, "rx", "--count", "1", "--timeout", "20s")
+	mustIPN(t, f, "send", from, "--chunk", "1514")
+	waitRecv(t, r, errOut)
+	if !bytes.Equal(out.Bytes(), f) {
+		t.Errorf("across the cable from %s: got %q, want %q", from, out.Bytes(), f)
+	}
+}
+
+// TestCableVXLAN joins two networks through two VXLAN cables on loopback,
+// as two hosts would be: frames go both ways.
+func TestCableVXLAN(t *testing.T) {
+	a, b := newNet(t, "--lossless"), newNet(t, "--lossless")
+	vxlanCables(t, a, b)
 	waitCable(t, a, 1)
 	waitCable(t, b, 1)
-	sendAcross(t, b, a, "over", "tcp")
-	sendAcross(t, a, b, "and back")
-	if !strings.Contains(out.String(), "not an ipn cable") {
-		t.Errorf("the listening cable did not say it refused a stranger: %s", out.String())
+	sendFrameAcross(t, a, b, "over vxlan")
+	sendFrameAcross(t, b, a, "and back")
+}
+
+// TestCableLoopEndsVXLAN: a local cable and a pair of VXLAN cables carrying
+// the hop depth (--hops) between the same two networks make a cycle; the
+// hop limit ends it as for local cables alone.
+func TestCableLoopEndsVXLAN(t *testing.T) {
+	a, b := newNet(t), newNet(t)
+	startNode(t, "cable", a, b)
+	vxlanCables(t, a, b, "--hops")
+	waitCable(t, a, 2)
+	waitCable(t, b, 2)
+	f := ethFrame("round and round")
+	r, out, errOut := startRecv(t, b, "rx", "--timeout", "2s")
+	mustIPN(t, f, "send", a, "--chunk", "1514")
+	waitRecv(t, r, errOut)
+	copies := bytes.Count(out.Bytes(), f)
+	t.Logf("%d copies before the hop limit ended the loop", copies)
+	if copies < 2 || copies > 2*(dispatch.MaxHops/2+1) || len(out.Bytes()) != copies*len(f) {
+		t.Errorf("the receiver saw %d copies in %d bytes, want 2 to %d whole: the hop limit did not end the loop", copies, len(out.Bytes()), 2*(dispatch.MaxHops/2+1))
 	}
+}
+
+// TestCableVXLANKernel: a TAP on an ipn switch and the kernel's own vxlan
+// device, each in a namespace of its own, ping each other through a VXLAN
+// cable over a veth pair, both ways.
+//
+//	ns h: TAP 10.202.0.1 ── ipn switch ── cable ─┐ (socket in ns u, 10.201.0.1)
+//	                                             │ veth, UDP 4789
+//	ns k: vxlan device, VNI 42, 10.202.0.2 ──────┘ (over 10.201.0.2)
+func TestCableVXLANKernel(t *testing.T) {
+	needNetAdmin(t, "ip")
+	path := newNet(t, "--policy", "switch")
+	host := netnstest.Host(t)
+	u, k := netnstest.New(t, nsTag("u")), netnstest.New(t, nsTag("k"))
+	vu, vk := nsTag("vu"), nsTag("vk")
+	if err := host.AddVeth(vu, vk); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Adopt(host, vu, "10.201.0.1/24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Adopt(host, vk, "10.201.0.2/24"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := k.Output("ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "remote", "10.201.0.1", "dstport", "4789", "dev", vk); err != nil {
+		t.Fatalf("ip link add vx0 type vxlan: %v: %s", err, out)
+	}
+	if err := k.AddAddr("vx0", "10.202.0.2/24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Up("vx0"); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, "cable", path, "--vxlan", "10.201.0.2", "--vni", "42", "--local", "10.201.0.1", "--netns", u.Name)
+	h := plugNS(t, path, "tap", nsTag("h"), nsTag("t"), "10.202.0.1/24")
+	mustPing(t, h.ns, "10.202.0.2", "to the kernel's vxlan device through the cable")
+	mustPing(t, k, "10.202.0.1", "from the kernel's vxlan device to the TAP through the cable")
 }

@@ -23,7 +23,7 @@ recipient reads it in place.`,
 		SilenceUsage:  true,
 		SilenceErrors: true, // main prints them
 	}
-	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), vdeCmd(), sockCmd(), benchCmd())
+	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), plugCmd(), vdeCmd(), sockCmd(), benchCmd())
 	root.AddCommand(netCommands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ipn:", err)

@@ -50,28 +50,39 @@ func startNode(t *testing.T, args ...string) int {
 // startNodeCmd is startNode that also returns the process and its output.
 func startNodeCmd(t *testing.T, args ...string) (*exec.Cmd, *netns.Buffer, int) {
 	t.Helper()
-	cmd, out := startIPNUntil(t, "said it joined", func(s string) bool { return nodePort.MatchString(s) }, args...)
+	return startNodeWith(t, ipnCmd(t, args...))
+}
+
+// startNodeWith is startNode for a command made ready to start: its
+// output, and standard output unless already set, go to the buffer.
+func startNodeWith(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, *netns.Buffer, int) {
+	t.Helper()
+	out := startUntil(t, cmd, "said it joined", nodePort.MatchString)
 	port, _ := strconv.Atoi(nodePort.FindStringSubmatch(out.String())[1])
 	return cmd, out, port
 }
 
-// startIPNUntil starts ipn with args, killed at the test's end, and waits
-// until its output is what ready looks for (what, for a failure).
-func startIPNUntil(t *testing.T, what string, ready func(out string) bool, args ...string) (*exec.Cmd, *netns.Buffer) {
+// startUntil starts cmd, killed at the test's end, and waits until its
+// output is what ready looks for (what, for a failure). Its output, and
+// standard output unless already set, go to the buffer it returns.
+func startUntil(t *testing.T, cmd *exec.Cmd, what string, ready func(out string) bool) *netns.Buffer {
 	t.Helper()
-	cmd := ipnCmd(t, args...)
 	out := &netns.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	if cmd.Stdout == nil {
+		cmd.Stdout = out
+	}
+	cmd.Stderr = out
+	cmd.WaitDelay = 5 * time.Second // a child it left holding the output ends no test
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	for deadline := time.Now().Add(20 * time.Second); !ready(out.String()); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("ipn %v never %s: %s", args, what, out.String())
+			t.Fatalf("%v never %s: %s", cmd.Args, what, out.String())
 		}
 	}
-	return cmd, out
+	return out
 }
 
 // hostOn is one namespace plugged into a network by an interface node.

@@ -214,8 +214,8 @@ func serveSockFile(t *testing.T, path string, args ...string) string {
 	t.Helper()
 	dir := openDir(t)
 	file := filepath.Join(dir, "sock")
-	startIPNUntil(t, "said it listens", func(out string) bool { return strings.Contains(out, "listening on") },
-		append([]string{"sock", path, "--listen", file}, args...)...)
+	startUntil(t, ipnCmd(t, append([]string{"sock", path, "--listen", file}, args...)...), "said it listens",
+		func(out string) bool { return strings.Contains(out, "listening on") })
 	return file
 }
 

@@ -69,29 +69,9 @@ func TestVDEPlug(t *testing.T) {
 // the ipn network.
 func TestVDESwitchCable(t *testing.T) {
 	needVDE(t)
-	if _, err := exec.LookPath("vde_switch"); err != nil {
-		t.Skip("needs vde_switch (Debian's vde2; .ci/run installs it)")
-	}
 	path := newNet(t, "--lossless")
 	dir := serveVDESock(t, path)
-	sw := filepath.Join(t.TempDir(), "vsw")
-	swCmd := exec.Command("vde_switch", "--hub", "--sock", sw)
-	swIn, err := swCmd.StdinPipe() // its console: the switch ends when it closes
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := swCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { swIn.Close(); swCmd.Process.Kill(); swCmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(sw, "ctl")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("vde_switch never made its socket")
-		}
-	}
+	sw := startVDESwitch(t, "--hub")
 	cable := exec.Command("vde_plug", sw, dir)
 	if err := cable.Start(); err != nil {
 		t.Fatal(err)
@@ -106,6 +86,35 @@ func TestVDESwitchCable(t *testing.T) {
 	waitRecv(t, rx, errOut)
 	if !bytes.Equal(got.Bytes(), f) {
 		t.Errorf("ipn got %q, want the frame sent into vde_switch, %q", got.Bytes(), f)
+	}
+}
+
+// startVDESwitch starts Debian's vde_switch with args, stopped at the
+// test's end, and returns its socket directory once it serves there.
+func startVDESwitch(t *testing.T, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("vde_switch"); err != nil {
+		t.Skip("needs vde_switch (Debian's vde2; .ci/run installs it)")
+	}
+	sw := filepath.Join(t.TempDir(), "vsw")
+	cmd := exec.Command("vde_switch", append(args, "--sock", sw)...)
+	in, err := cmd.StdinPipe() // its console: the switch ends when it closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &netns.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(sw, "ctl")); err == nil {
+			return sw
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vde_switch never made its socket: %s", out.String())
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ var layers = map[string][]string{
 	"wire":        {mod + "/internal/errno", mod + "/dispatch"},
 	"plane":       {mod + "/shm", mod + "/ring", mod + "/wire"},
 	"netdev":      {},
+	"vxlan":       {mod + "/internal/errno"},
 	"coordinator": {mod + "/internal/", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane", mod + "/netdev"},
 	"":            {mod + "/internal/errno", mod + "/internal/fdpass", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane"},
 }
