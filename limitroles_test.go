@@ -10,7 +10,7 @@ import (
 
 // TestLimitRoles: a node that limits its roles before Connect gets no
 // more, whatever its permissions, and the network counts only those; a
-// limit to nothing is refused.
+// limit to nothing is refused. The nodes stay, so the counts add up.
 func TestLimitRoles(t *testing.T) {
 	path := netPath(t)
 	creator(t, path) // one reader, one writer
@@ -19,10 +19,11 @@ func TestLimitRoles(t *testing.T) {
 		readers, writers int
 	}{
 		{read: true, readers: 2, writers: 1},
-		{write: true, readers: 1, writers: 2},
-		{read: true, write: true, readers: 2, writers: 2},
+		{write: true, readers: 2, writers: 2},
+		{read: true, write: true, readers: 3, writers: 3},
 	} {
 		n := ipn.NewNode(ipn.Hub)
+		t.Cleanup(func() { n.Close() })
 		if err := n.LimitRoles(tc.read, tc.write); err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +41,6 @@ func TestLimitRoles(t *testing.T) {
 		if err := n.LimitRoles(true, true); !errors.Is(err, ipn.ErrIsConn) {
 			t.Errorf("LimitRoles after Connect = %v, want ErrIsConn", err)
 		}
-		n.Close()
 	}
 	if err := ipn.NewNode(ipn.Hub).LimitRoles(false, false); !errors.Is(err, syscall.EINVAL) {
 		t.Errorf("LimitRoles(false, false) = %v, want EINVAL", err)

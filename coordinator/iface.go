@@ -96,15 +96,15 @@ func (m *member) attachIface(req *wire.Request, in []int) (*wire.Response, error
 		return nil, fmt.Errorf("%w: an iface request carries one descriptor, not %d", wire.ErrProtocol, len(in))
 	}
 	fd := in[0]
+	n := m.net
+	if n == nil || m.port < 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("interface: node not connected: %w", syscall.ENOTCONN)
+	}
 	kind, at, err := netdev.Identify(fd)
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
-	}
-	n := m.net
-	if n == nil || m.port < 0 {
-		unix.Close(fd)
-		return nil, fmt.Errorf("interface %s: node not connected: %w", at, syscall.ENOTCONN)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
