@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -25,8 +24,6 @@ recipient reads it in place.`,
 	}
 	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), plugCmd(), vdeCmd(), sockCmd(), benchCmd())
 	root.AddCommand(netCommands()...)
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "ipn:", err)
-		os.Exit(1)
-	}
+	root.AddCommand(observeCommands()...)
+	os.Exit(run(root))
 }

@@ -78,15 +78,18 @@ needs CAP_NET_ADMIN.`
 					if err != nil {
 						return nil, err
 					}
+					var dev netdev.Device
 					switch {
 					case kind == netdev.KindTUN && mtu >= netdev.OffloadMTU:
-						return netdev.NewTUNOffload(name)
+						dev, err = netdev.NewTUNOffload(name)
 					case kind == netdev.KindTUN:
-						return netdev.NewTUN(name)
+						dev, err = netdev.NewTUN(name)
 					case mtu >= netdev.OffloadMTU:
-						return netdev.NewTAPOffload(name)
+						dev, err = netdev.NewTAPOffload(name)
+					default:
+						dev, err = netdev.NewTAP(name)
 					}
-					return netdev.NewTAP(name)
+					return dev, nameTaken(kind, name, at, err)
 				})
 			}
 			return joinAndPump(cmd, path, kind, name, f, open)
@@ -280,6 +283,17 @@ func (f ifaceFlags) inNetns(open func(at *netns.NS) (netdev.Device, error)) (net
 		return err
 	})
 	return dev, err
+}
+
+// nameTaken is err, the failure to make a TAP or TUN called name in the
+// namespace at, saying so when an interface there has the name already:
+// the kernel refuses a name an interface of another kind has with a bare
+// EINVAL.
+func nameTaken(kind, name string, at *netns.NS, err error) error {
+	if err == nil || !at.Has(name) {
+		return err
+	}
+	return &explained{msg: fmt.Sprintf("%s %s: an interface called %s exists already in the %s; choose another --name", kind, name, name, at), err: err}
 }
 
 // space opens the namespace the interface lives in: --netns, or the host's.

@@ -110,15 +110,11 @@ func vdePort(ctx context.Context, c *net.UnixConn, path, dir string, seq int64) 
 		return err
 	}
 	c.SetReadDeadline(time.Time{})
-	n, err := cableNode(path, "vde "+req.Descr)
+	n, mtu, err := cableNodeMTU(path, "vde "+req.Descr)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	o, err := n.Options()
-	if err != nil {
-		return err
-	}
 	sock := filepath.Join(dir, fmt.Sprintf("%03d.%d", n.Port(), seq))
 	os.Remove(sock)
 	data, err := net.DialUnix("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"}, &net.UnixAddr{Name: req.Sock, Net: "unixgram"})
@@ -135,7 +131,7 @@ func vdePort(ctx context.Context, c *net.UnixConn, path, dir string, seq int64) 
 		return err
 	}
 	toProgram := func() error {
-		buf := make([]byte, o.MTU)
+		buf := make([]byte, mtu)
 		for {
 			k, err := n.Recv(buf)
 			if err != nil {
@@ -149,13 +145,13 @@ func vdePort(ctx context.Context, c *net.UnixConn, path, dir string, seq int64) 
 		}
 	}
 	fromProgram := func() error {
-		buf := make([]byte, o.MTU+1)
+		buf := make([]byte, mtu+1)
 		for {
 			k, err := data.Read(buf)
 			if err != nil {
 				return err
 			}
-			if k > o.MTU {
+			if k > mtu {
 				continue // longer than the network carries: dropped
 			}
 			if err := n.Send(buf[:k]); err != nil {
