@@ -168,7 +168,7 @@ func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 		return nil, -1, err
 	}
 	req := &wire.Request{Op: wire.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
-		Policy: n.policy, Port: n.port, Descr: n.descr, WantOOB: n.wantOOB}
+		Policy: n.policy, Port: n.port, Descr: n.descr, WantOOB: n.wantOOB, Roles: n.limit}
 	if iface != "" {
 		req.Op, req.Iface = wire.OpTakeover, iface
 	}
