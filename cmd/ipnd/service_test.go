@@ -495,3 +495,53 @@ func clientRole(role string) {
 		fmt.Println("no client role", role)
 	}
 }
+
+// TestUnits checks the systemd units in dist/systemd: each socket listens
+// where clients look (the system socket, and $XDG_RUNTIME_DIR's for a
+// user), with SOCK_SEQPACKET, and each service is Type=notify; and, where
+// systemd-analyze is installed, systemd accepts them (verify).
+func TestUnits(t *testing.T) {
+	for _, u := range []struct{ scope, listen, binary string }{
+		{"system", wire.SystemSocket, "/usr/local/bin/ipnd"},
+		{"user", "%t/ipn/ipnd.sock", "%h/go/bin/ipnd"},
+	} {
+		t.Run(u.scope, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "dist", "systemd", u.scope)
+			sock, err := os.ReadFile(filepath.Join(dir, "ipnd.socket"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := os.ReadFile(filepath.Join(dir, "ipnd.service"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "\nListenSequentialPacket=" + u.listen + "\n"; !strings.Contains(string(sock), want) {
+				t.Errorf("%s ipnd.socket lacks %q", u.scope, strings.TrimSpace(want))
+			}
+			for _, want := range []string{"\nType=notify\n", "\nExecStart=" + u.binary} {
+				if !strings.Contains(string(svc), want) {
+					t.Errorf("%s ipnd.service lacks %q", u.scope, strings.TrimSpace(want))
+				}
+			}
+			analyze, err := exec.LookPath("systemd-analyze")
+			if err != nil {
+				t.Skip("systemd-analyze not installed (Debian package systemd): units not verified")
+			}
+			// verify wants the program to exist: name one that does.
+			tmp := t.TempDir()
+			os.WriteFile(filepath.Join(tmp, "ipnd.socket"), sock, 0o644)
+			os.WriteFile(filepath.Join(tmp, "ipnd.service"), []byte(strings.ReplaceAll(string(svc), u.binary, os.Args[0])), 0o644)
+			args := []string{"verify", filepath.Join(tmp, "ipnd.socket"), filepath.Join(tmp, "ipnd.service")}
+			cmd := exec.Command(analyze, args...)
+			if u.scope == "user" {
+				cmd.Args = append([]string{analyze, "--user"}, args...)
+				rt := filepath.Join(tmp, "runtime")
+				os.Mkdir(rt, 0o700)
+				cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+rt)
+			}
+			if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+				t.Errorf("systemd-analyze verify of the %s units: %v\n%s", u.scope, err, out)
+			}
+		})
+	}
+}
