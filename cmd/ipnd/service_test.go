@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,8 +28,26 @@ import (
 // daemonProc is an ipnd child: the test binary run as ipnd (see TestMain).
 type daemonProc struct {
 	cmd    *exec.Cmd
-	stderr *strings.Builder
+	stderr *lockedBuffer
 	done   chan error // gets Wait's result once it exits
+}
+
+// lockedBuffer is a child's standard error, read while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // runDaemon starts ipnd serving sock with args, env added to its
@@ -43,17 +61,12 @@ func runDaemon(t *testing.T, sock string, env []string, args ...string) *daemonP
 
 func startDaemon(t *testing.T, cmd *exec.Cmd, sock string) *daemonProc {
 	t.Helper()
-	d := &daemonProc{cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	go func() {
-		b, _ := io.ReadAll(pr)
-		d.stderr.Write(b)
-	}()
+	d := &daemonProc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = d.stderr // Wait returns once all of it is copied
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { d.done <- cmd.Wait(); pw.Close() }()
+	go func() { d.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		select {
