@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/ipn-project/ipn/bench/harness"
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/transport"
 )
 
 // The benchmark table: every transport × receivers × payload.
@@ -31,11 +35,11 @@ const (
 // snd-allocs/op and rcv-allocs/op are heap allocations in the children
 // (B/op and allocs/op are the parent's, which only waits).
 func BenchmarkFanout(b *testing.B) {
-	for _, tr := range Transports() {
+	for _, tr := range transport.Transports() {
 		for _, n := range benchReceivers {
 			for _, payload := range benchPayloads {
 				b.Run(fmt.Sprintf("%s/rcv=%d/%dB", tr.Name(), n, payload), func(b *testing.B) {
-					if status, reason := notRunnable(tr, payload, false); status != "" {
+					if status, reason := harness.NotRunnable(tr, payload, false); status != "" {
 						b.Skipf("%s: %s", status, reason)
 					}
 					benchFanout(b, tr, n, payload)
@@ -45,7 +49,7 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
-func benchFanout(b *testing.B, tr Transport, n, payload int) {
+func benchFanout(b *testing.B, tr harness.Transport, n, payload int) {
 	b.ReportAllocs()
 	b.SetBytes(int64(payload * n))
 	b.StopTimer() // RunFanout runs the timer from start signal to last report
@@ -55,8 +59,8 @@ func benchFanout(b *testing.B, tr Transport, n, payload int) {
 	for left := b.N; left > 0; {
 		count := min(left, perRun)
 		left -= count
-		o := FanoutOptions{Receivers: n, Payload: payload, Count: count, Seed: 1, Timeout: benchTimeout, Timer: b}
-		res, err := RunFanout(b.Context(), tr, o)
+		o := matrix.FanoutOptions{Receivers: n, Payload: payload, Count: count, Seed: 1, Timeout: benchTimeout, Timer: b}
+		res, err := matrix.RunFanout(b.Context(), tr, o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -83,24 +87,24 @@ func benchFanout(b *testing.B, tr Transport, n, payload int) {
 // p99.9-ns are the pinger's percentiles (the largest over runs when b.N
 // needs more than one run).
 func BenchmarkPingPong(b *testing.B) {
-	for _, p := range Pairs() {
-		payload := PairPayload(p, 64)
+	for _, p := range transport.Pairs() {
+		payload := matrix.PairPayload(p, 64)
 		b.Run(fmt.Sprintf("%s/%dB", p.Name(), payload), func(b *testing.B) {
 			benchPingPong(b, p, payload)
 		})
 	}
 }
 
-func benchPingPong(b *testing.B, p Pair, payload int) {
+func benchPingPong(b *testing.B, p harness.Pair, payload int) {
 	b.ReportAllocs()
 	b.StopTimer()
-	var worst Latency
+	var worst harness.Latency
 	var allocs uint64
 	for left := b.N; left > 0; {
 		count := min(left, benchRunMsgs)
 		left -= count
-		o := PingOptions{Payload: payload, Count: count, Warmup: benchWarmup, Seed: 1, Timeout: benchTimeout, Timer: b}
-		res, err := RunPingPong(b.Context(), p, o)
+		o := matrix.PingOptions{Payload: payload, Count: count, Warmup: benchWarmup, Seed: 1, Timeout: benchTimeout, Timer: b}
+		res, err := matrix.RunPingPong(b.Context(), p, o)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,6 +2,29 @@
 // inter-process transport has to beat or approach, run the same way every
 // time, in the same process run as the transport under test.
 //
+// # Packages
+//
+// Imports flow one way, from the bottom up:
+//
+//   - harness: what every run shares: the Transport and Pair interfaces,
+//     launching child processes and the child's side of a run, the payload
+//     generator (Gen) and the receivers' tally, the machine's description,
+//     statistics and ratios, the coordinator the runs through the public API
+//     talk to;
+//   - transport/shmring: the bare spinning shared-memory ring;
+//   - transport: the transports and pairs (sockets, ipn, eventfd, ZeroMQ
+//     over purego, vde_switch) and the lists the matrix runs;
+//   - matrix: single runs (RunFanout, RunPingPong, the policies, the process
+//     pairs on a switch) and the whole matrix (RunMatrix);
+//   - netpath: the network paths between namespaces (ipn bench --net);
+//   - report: the matrix and the network paths as Markdown, the plot, and
+//     the results files;
+//   - bench, this package: the entry points of child processes (IsChild,
+//     RunChild), the tests of the whole, and RESULTS.md with results.svg.
+//
+// The command ipn-bench (which "ipn bench" runs) links them; the ipn
+// command links none of them.
+//
 // # What it measures
 //
 //   - Fan-out (BenchmarkFanout): one sender process sends messages, each to
@@ -97,7 +120,7 @@
 //
 // The figures in RESULTS.md come from RunMatrix: every transport and pair,
 // Rounds times, in the same process run and in rotating order, reported as
-// medians with ratios taken round by round (Matrix.WriteMarkdown). It takes
+// medians with ratios taken round by round (report.Markdown). It takes
 // minutes and wants a quiet machine, so it runs only when asked for (add
 // -quick for a one-round smoke run, -results-json=FILE for the raw figures);
 // the plot of msgs/s per receiver against receivers and payload goes beside

@@ -6,6 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipn-project/ipn/bench/harness"
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/transport"
+	"github.com/ipn-project/ipn/bench/transport/shmring"
 )
 
 // testTimeout bounds one run in the tests: a transport that loses a message
@@ -17,17 +22,17 @@ const testTimeout = 60 * time.Second
 // the seed implies.
 func TestFanout(t *testing.T) {
 	checkLeaks(t)
-	for _, tr := range Transports() {
+	for _, tr := range transport.Transports() {
 		for _, n := range []int{1, 3} {
-			for _, payload := range []int{SeqSize, 64, 1500, 65536} {
+			for _, payload := range []int{harness.SeqSize, 64, 1500, 65536} {
 				t.Run(fmt.Sprintf("%s/rcv=%d/%dB", tr.Name(), n, payload), func(t *testing.T) {
 					skipUnlessLossless(t, tr, payload)
 					count := 2000 // more than a full ring
 					if payload >= 65536 {
 						count = 300
 					}
-					o := FanoutOptions{Receivers: n, Payload: payload, Count: count, Seed: uint64(n*payload + 1), Verify: true, Timeout: testTimeout}
-					res, err := RunFanout(context.Background(), tr, o)
+					o := matrix.FanoutOptions{Receivers: n, Payload: payload, Count: count, Seed: uint64(n*payload + 1), Verify: true, Timeout: testTimeout}
+					res, err := matrix.RunFanout(context.Background(), tr, o)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -45,9 +50,9 @@ func TestFanout(t *testing.T) {
 
 // skipUnlessLossless skips a lossless test of tr at payload, saying why, when
 // tr cannot run here, may drop messages, or cannot carry payload.
-func skipUnlessLossless(t *testing.T, tr Transport, payload int) {
+func skipUnlessLossless(t *testing.T, tr harness.Transport, payload int) {
 	t.Helper()
-	if status, reason := notRunnable(tr, payload, false); status != "" {
+	if status, reason := harness.NotRunnable(tr, payload, false); status != "" {
 		t.Skipf("%s: %s", status, reason)
 	}
 }
@@ -55,12 +60,12 @@ func skipUnlessLossless(t *testing.T, tr Transport, payload int) {
 // TestFanoutLongerThanRing runs the shared-memory ring through many laps so
 // that the producer waits on its slowest consumer again and again.
 func TestFanoutLongerThanRing(t *testing.T) {
-	l, err := newRingLayout(2, 1500)
+	l, err := shmring.NewRingLayout(2, 1500)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := FanoutOptions{Receivers: 2, Payload: 1500, Count: int(20 * l.slots), Seed: 5, Verify: true, Timeout: testTimeout}
-	res, err := RunFanout(context.Background(), ShmRing{}, o)
+	o := matrix.FanoutOptions{Receivers: 2, Payload: 1500, Count: int(20 * l.Slots), Seed: 5, Verify: true, Timeout: testTimeout}
+	res, err := matrix.RunFanout(context.Background(), shmring.ShmRing{}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,16 +82,16 @@ func TestFanoutCatchesFaults(t *testing.T) {
 		verify bool
 		want   string // in Check's error
 	}{
-		{faultDrop, true, "got 99 messages, want 100"},
-		{faultReorder, true, "out of order"},
-		{faultCorrupt, true, "1 corrupt messages"},
-		{faultCorrupt, false, "CRC-32C"},
+		{harness.FaultDrop, true, "got 99 messages, want 100"},
+		{harness.FaultReorder, true, "out of order"},
+		{harness.FaultCorrupt, true, "1 corrupt messages"},
+		{harness.FaultCorrupt, false, "CRC-32C"},
 	}
-	for _, tr := range []Transport{SeqPacket{}, ShmRing{}} {
+	for _, tr := range []harness.Transport{transport.SeqPacket{}, shmring.ShmRing{}} {
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%s/%s/verify=%v", tr.Name(), tt.fault, tt.verify), func(t *testing.T) {
-				o := FanoutOptions{Receivers: 2, Payload: 64, Count: 100, Seed: 3, Verify: tt.verify, Timeout: testTimeout, fault: tt.fault}
-				res, err := RunFanout(context.Background(), tr, o)
+				o := matrix.FanoutOptions{Receivers: 2, Payload: 64, Count: 100, Seed: 3, Verify: tt.verify, Timeout: testTimeout, Fault: tt.fault}
+				res, err := matrix.RunFanout(context.Background(), tr, o)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -105,12 +110,12 @@ func TestFanoutCatchesFaults(t *testing.T) {
 // TestFanoutCheckSender checks that a sender that sent too little is caught
 // even when the receivers agree with it.
 func TestFanoutCheckSender(t *testing.T) {
-	gen, _ := NewGen(1, 64)
-	rcv := Report{Msgs: 10, Bytes: 640, CRC: ExpectedCRC(gen, 10)}
-	res := &FanoutResult{
-		Options:   FanoutOptions{Receivers: 1, Payload: 64, Count: 10, Seed: 1},
-		Sender:    Report{Msgs: 9},
-		Receivers: []Report{rcv},
+	gen, _ := harness.NewGen(1, 64)
+	rcv := harness.Report{Msgs: 10, Bytes: 640, CRC: harness.ExpectedCRC(gen, 10)}
+	res := &matrix.FanoutResult{
+		Options:   matrix.FanoutOptions{Receivers: 1, Payload: 64, Count: 10, Seed: 1},
+		Sender:    harness.Report{Msgs: 9},
+		Receivers: []harness.Report{rcv},
 	}
 	if err := res.Check(); err == nil || !strings.Contains(err.Error(), "sender sent 9 messages, want 10") {
 		t.Errorf("Check: got %v, want the sender's shortfall", err)
@@ -125,8 +130,8 @@ func TestFanoutCheckSender(t *testing.T) {
 // with its error rather than hanging the parent.
 func TestFanoutChildFailure(t *testing.T) {
 	checkLeaks(t)
-	o := FanoutOptions{Receivers: 1, Payload: 64, Count: 10, Timeout: testTimeout}
-	_, err := RunFanout(context.Background(), unlisted{SeqPacket{}}, o)
+	o := matrix.FanoutOptions{Receivers: 1, Payload: 64, Count: 10, Timeout: testTimeout}
+	_, err := matrix.RunFanout(context.Background(), unlisted{transport.SeqPacket{}}, o)
 	if err == nil || !strings.Contains(err.Error(), `no transport "unlisted"`) {
 		t.Errorf("RunFanout of a transport children cannot find: got %v, want a lookup error", err)
 	}
@@ -134,7 +139,7 @@ func TestFanoutChildFailure(t *testing.T) {
 
 // unlisted is a transport that is not in Transports, so children fail to
 // find it.
-type unlisted struct{ Transport }
+type unlisted struct{ harness.Transport }
 
 func (unlisted) Name() string { return "unlisted" }
 
@@ -142,9 +147,9 @@ func (unlisted) Name() string { return "unlisted" }
 // stopped: its children are killed and nothing is left behind.
 func TestFanoutTimeout(t *testing.T) {
 	checkLeaks(t)
-	o := FanoutOptions{Receivers: 2, Payload: 64, Count: 1 << 40, Timeout: 500 * time.Millisecond}
+	o := matrix.FanoutOptions{Receivers: 2, Payload: 64, Count: 1 << 40, Timeout: 500 * time.Millisecond}
 	start := time.Now()
-	_, err := RunFanout(context.Background(), ShmRing{}, o)
+	_, err := matrix.RunFanout(context.Background(), shmring.ShmRing{}, o)
 	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
 		t.Errorf("RunFanout of 2⁴⁰ messages in 500ms: got %v, want a deadline error", err)
 	}

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ipn-project/ipn/bench/harness"
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/transport"
 )
 
 // TestFanoutLossy checks every lossy transport end to end with real
@@ -13,19 +17,19 @@ import (
 // order and never twice, however much was dropped.
 func TestFanoutLossy(t *testing.T) {
 	checkLeaks(t)
-	for _, tr := range LossyTransports() {
+	for _, tr := range transport.LossyTransports() {
 		for _, n := range []int{1, 3} {
 			for _, payload := range []int{64, 1500, 65536} {
 				t.Run(fmt.Sprintf("%s/rcv=%d/%dB", tr.Name(), n, payload), func(t *testing.T) {
-					if status, reason := notRunnable(tr, payload, true); status != "" {
+					if status, reason := harness.NotRunnable(tr, payload, true); status != "" {
 						t.Skipf("%s: %s", status, reason)
 					}
 					count := 3000
 					if payload >= 65536 {
 						count = 300
 					}
-					o := FanoutOptions{Receivers: n, Payload: payload, Count: count, Seed: uint64(n*payload + 7), Timeout: testTimeout}
-					res, err := RunFanout(context.Background(), tr, o)
+					o := matrix.FanoutOptions{Receivers: n, Payload: payload, Count: count, Seed: uint64(n*payload + 7), Timeout: testTimeout}
+					res, err := matrix.RunFanout(context.Background(), tr, o)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -55,14 +59,14 @@ func TestCheckLossyCatchesFaults(t *testing.T) {
 		fault string
 		want  string // in the error; "" for none
 	}{
-		{faultDrop, ""},
-		{faultReorder, "reordered or duplicated"},
-		{faultCorrupt, "1 corrupt messages"},
+		{harness.FaultDrop, ""},
+		{harness.FaultReorder, "reordered or duplicated"},
+		{harness.FaultCorrupt, "1 corrupt messages"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
-			o := FanoutOptions{Receivers: 2, Payload: 64, Count: 100, Seed: 3, Timeout: testTimeout, fault: tt.fault}
-			res, err := RunFanout(context.Background(), Dgram{Lossy: true}, o)
+			o := matrix.FanoutOptions{Receivers: 2, Payload: 64, Count: 100, Seed: 3, Timeout: testTimeout, Fault: tt.fault}
+			res, err := matrix.RunFanout(context.Background(), transport.Dgram{Lossy: true}, o)
 			if err != nil {
 				t.Fatal(err)
 			}

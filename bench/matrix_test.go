@@ -9,22 +9,28 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipn-project/ipn/bench/report"
+
+	"github.com/ipn-project/ipn/bench/harness"
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/transport"
 )
 
 func TestStatOf(t *testing.T) {
 	tests := []struct {
 		xs   []float64
-		want Stat
+		want harness.Stat
 	}{
-		{nil, Stat{}},
-		{[]float64{7}, Stat{Median: 7, Min: 7, Max: 7, N: 1}},
-		{[]float64{3, 1, 2}, Stat{Median: 2, Min: 1, Max: 3, N: 3}},
-		{[]float64{4, 1, 3, 2}, Stat{Median: 2.5, Min: 1, Max: 4, N: 4}},
-		{[]float64{5, 100, 1, 2, 3}, Stat{Median: 3, Min: 1, Max: 100, N: 5}},
+		{nil, harness.Stat{}},
+		{[]float64{7}, harness.Stat{Median: 7, Min: 7, Max: 7, N: 1}},
+		{[]float64{3, 1, 2}, harness.Stat{Median: 2, Min: 1, Max: 3, N: 3}},
+		{[]float64{4, 1, 3, 2}, harness.Stat{Median: 2.5, Min: 1, Max: 4, N: 4}},
+		{[]float64{5, 100, 1, 2, 3}, harness.Stat{Median: 3, Min: 1, Max: 100, N: 5}},
 	}
 	for _, tt := range tests {
 		in := slices.Clone(tt.xs)
-		if got := statOf(tt.xs); got != tt.want {
+		if got := harness.StatOf(tt.xs); got != tt.want {
 			t.Errorf("statOf(%v) = %+v, want %+v", in, got, tt.want)
 		}
 		if !slices.Equal(tt.xs, in) {
@@ -34,7 +40,7 @@ func TestStatOf(t *testing.T) {
 }
 
 func TestRatios(t *testing.T) {
-	got := ratios([]float64{2, 3, 4, 5}, []float64{1, 0, 8})
+	got := harness.Ratios([]float64{2, 3, 4, 5}, []float64{1, 0, 8})
 	if want := []float64{2, 0.5}; !slices.Equal(got, want) {
 		t.Errorf("ratios = %v, want %v (round with a zero baseline and unmatched round left out)", got, want)
 	}
@@ -44,7 +50,7 @@ func TestRotation(t *testing.T) {
 	const n = 4
 	first := map[int]int{}
 	for r := range n {
-		order := rotation(n, r)
+		order := matrix.Rotation(n, r)
 		sorted := slices.Sorted(slices.Values(order))
 		if !slices.Equal(sorted, []int{0, 1, 2, 3}) {
 			t.Errorf("rotation(%d, %d) = %v, want a permutation of 0…%d", n, r, order, n-1)
@@ -65,10 +71,10 @@ func TestDefaultMessages(t *testing.T) {
 		{65536, 1024},
 	}
 	for _, tt := range tests {
-		if got := defaultMessages(tt.payload); got != tt.want {
+		if got := matrix.DefaultMessages(tt.payload); got != tt.want {
 			t.Errorf("defaultMessages(%d) = %d, want %d", tt.payload, got, tt.want)
 		}
-		if got := defaultMessages(tt.payload) * tt.payload; got > 100<<20 {
+		if got := matrix.DefaultMessages(tt.payload) * tt.payload; got > 100<<20 {
 			t.Errorf("defaultMessages(%d) sends %d bytes per run, want at most 100 MiB", tt.payload, got)
 		}
 	}
@@ -77,35 +83,35 @@ func TestDefaultMessages(t *testing.T) {
 // syntheticMatrix is a matrix of three rounds, as RunMatrix would leave it
 // before summarize, with figures chosen so that the median of the per-round
 // ratios (1) differs from the ratio of the medians (200/300).
-func syntheticMatrix() *Matrix {
-	fan := func(name string, msgs ...float64) FanoutSeries {
-		s := FanoutSeries{Transport: name}
+func syntheticMatrix() *matrix.Matrix {
+	fan := func(name string, msgs ...float64) matrix.FanoutSeries {
+		s := matrix.FanoutSeries{Transport: name}
 		for r, x := range msgs {
-			s.Runs = append(s.Runs, FanoutRun{Round: r, MsgsPerSec: x, BytesPerSec: 2 * x * 1500, SenderCPU: 1000, ReceiverCPU: 500})
+			s.Runs = append(s.Runs, matrix.FanoutRun{Round: r, MsgsPerSec: x, BytesPerSec: 2 * x * 1500, SenderCPU: 1000, ReceiverCPU: 500})
 		}
 		return s
 	}
-	ping := func(name string, payload int, p50 ...time.Duration) PingSeries {
-		s := PingSeries{Pair: name, Payload: payload}
+	ping := func(name string, payload int, p50 ...time.Duration) matrix.PingSeries {
+		s := matrix.PingSeries{Pair: name, Payload: payload}
 		for r, d := range p50 {
-			s.Runs = append(s.Runs, PingRun{Round: r, P50: d, P99: 2 * d, P999: 4 * d, PingerCPU: d / 2})
+			s.Runs = append(s.Runs, matrix.PingRun{Round: r, P50: d, P99: 2 * d, P999: 4 * d, PingerCPU: d / 2})
 		}
 		return s
 	}
-	return &Matrix{
-		Machine: Machine{CPU: "Test CPU @ 1 GHz", CPUs: 2, Kernel: "6.1.0", Arch: "x86_64", GoVersion: "go1.26", GOMAXPROCS: 2,
+	return &matrix.Matrix{
+		Machine: harness.Machine{CPU: "Test CPU @ 1 GHz", CPUs: 2, Kernel: "6.1.0", Arch: "x86_64", GoVersion: "go1.26", GOMAXPROCS: 2,
 			Date: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)},
-		Settings: MatrixSettings{
+		Settings: matrix.MatrixSettings{
 			Rounds: 3, Transports: []string{"seqpacket", "ipn"}, Pairs: []string{"eventfd", "ipn"},
 			PingPayload: 64, PingCount: 100, PingWarmup: 10,
-			RingSlots: []RingSlots{{1500, 1024}}, IPNPool: "as many slots as the bare ring",
-			Fanout: DefaultFanoutRatios, Ping: DefaultPingRatios,
+			RingSlots: []matrix.RingSlots{{Payload: 1500, Slots: 1024}}, IPNPool: "as many slots as the bare ring",
+			Fanout: matrix.DefaultFanoutRatios, Ping: matrix.DefaultPingRatios,
 		},
-		Fanout: []FanoutCell{{
+		Fanout: []matrix.FanoutCell{{
 			Receivers: 2, Payload: 1500, Messages: 1000,
-			Series: []FanoutSeries{fan("seqpacket", 50e3, 300e3, 400e3), fan("ipn", 100e3, 300e3, 200e3)},
+			Series: []matrix.FanoutSeries{fan("seqpacket", 50e3, 300e3, 400e3), fan("ipn", 100e3, 300e3, 200e3)},
 		}},
-		PingPong: PingTable{Series: []PingSeries{
+		PingPong: matrix.PingTable{Series: []matrix.PingSeries{
 			ping("eventfd", 8, 10*time.Microsecond, 20*time.Microsecond, 40*time.Microsecond),
 			ping("ipn", 64, 5*time.Microsecond, 30*time.Microsecond, 30*time.Microsecond),
 		}},
@@ -116,39 +122,39 @@ func syntheticMatrix() *Matrix {
 
 func TestMatrixSummarize(t *testing.T) {
 	m := syntheticMatrix()
-	m.summarize()
+	m.Summarize()
 	c := &m.Fanout[0]
-	if got, want := c.series("ipn").MsgsPerSec, (Stat{Median: 200e3, Min: 100e3, Max: 300e3, N: 3}); got != want {
+	if got, want := c.SeriesOf("ipn").MsgsPerSec, (harness.Stat{Median: 200e3, Min: 100e3, Max: 300e3, N: 3}); got != want {
 		t.Errorf("ipn msgs/s = %+v, want %+v", got, want)
 	}
-	if got, want := c.series("seqpacket").BytesPerSec.Median, 2*300e3*1500.0; got != want {
+	if got, want := c.SeriesOf("seqpacket").BytesPerSec.Median, 2*300e3*1500.0; got != want {
 		t.Errorf("seqpacket bytes/s median = %v, want %v", got, want)
 	}
 	// Only ipn ÷ seqpacket has both sides in the cell.
 	if len(c.Ratios) != 1 {
 		t.Fatalf("got %d fan-out ratios (%+v), want 1", len(c.Ratios), c.Ratios)
 	}
-	r := findRatio(c.Ratios, Comparison{"ipn", "seqpacket"}, metricMsgs)
+	r := harness.FindRatio(c.Ratios, harness.Comparison{Subject: "ipn", Baseline: "seqpacket"}, harness.MetricMsgs)
 	if r == nil {
 		t.Fatal("no ipn ÷ seqpacket ratio")
 	}
 	if !slices.Equal(r.PerRound, []float64{2, 1, 0.5}) {
 		t.Errorf("ipn ÷ seqpacket per round = %v, want [2 1 0.5]", r.PerRound)
 	}
-	if want := (Stat{Median: 1, Min: 0.5, Max: 2, N: 3}); r.Stat != want {
+	if want := (harness.Stat{Median: 1, Min: 0.5, Max: 2, N: 3}); r.Stat != want {
 		t.Errorf("ipn ÷ seqpacket = %+v, want %+v (median of per-round ratios, not ratio of medians)", r.Stat, want)
 	}
 
 	pt := &m.PingPong
-	if got, want := pt.series("eventfd").P99.Median, float64(40*time.Microsecond); got != want {
+	if got, want := pt.SeriesOf("eventfd").P99.Median, float64(40*time.Microsecond); got != want {
 		t.Errorf("eventfd p99 median = %v, want %v", got, want)
 	}
 	// ipn ÷ eventfd per round: 0.5, 1.5, 0.75.
-	r = findRatio(pt.Ratios, Comparison{"ipn", "eventfd"}, metricP50)
+	r = harness.FindRatio(pt.Ratios, harness.Comparison{Subject: "ipn", Baseline: "eventfd"}, harness.MetricP50)
 	if r == nil {
 		t.Fatalf("no ipn ÷ eventfd p50 ratio in %+v", pt.Ratios)
 	}
-	if want := (Stat{Median: 0.75, Min: 0.5, Max: 1.5, N: 3}); r.Stat != want {
+	if want := (harness.Stat{Median: 0.75, Min: 0.5, Max: 1.5, N: 3}); r.Stat != want {
 		t.Errorf("ipn ÷ eventfd p50 = %+v, want %+v", r.Stat, want)
 	}
 	if got := len(pt.Ratios); got != 3 {
@@ -158,9 +164,9 @@ func TestMatrixSummarize(t *testing.T) {
 
 func TestMatrixMarkdown(t *testing.T) {
 	m := syntheticMatrix()
-	m.summarize()
+	m.Summarize()
 	var b bytes.Buffer
-	if err := m.WriteMarkdown(&b); err != nil {
+	if err := report.Markdown(&b, m); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
@@ -194,7 +200,7 @@ func TestMatrixMarkdown(t *testing.T) {
 
 	m.Settings.Quick, m.Settings.Rounds = true, 1
 	b.Reset()
-	if err := m.WriteMarkdown(&b); err != nil {
+	if err := report.Markdown(&b, m); err != nil {
 		t.Fatal(err)
 	}
 	if md := b.String(); !strings.Contains(md, "Quick run") || !strings.Contains(md, "Medians of 1 round.") {
@@ -204,16 +210,16 @@ func TestMatrixMarkdown(t *testing.T) {
 
 func TestMatrixJSON(t *testing.T) {
 	m := syntheticMatrix()
-	m.summarize()
+	m.Summarize()
 	js, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got Matrix
+	var got matrix.Matrix
 	if err := json.Unmarshal(js, &got); err != nil {
 		t.Fatal(err)
 	}
-	r := findRatio(got.Fanout[0].Ratios, Comparison{"ipn", "seqpacket"}, metricMsgs)
+	r := harness.FindRatio(got.Fanout[0].Ratios, harness.Comparison{Subject: "ipn", Baseline: "seqpacket"}, harness.MetricMsgs)
 	if r == nil || r.Median != 1 {
 		t.Errorf("ipn ÷ seqpacket after a JSON round trip = %+v, want median 1", r)
 	}
@@ -230,15 +236,15 @@ func TestMatrixJSON(t *testing.T) {
 // TestRunOfRejectsFailedCheck: a run that fails its check never becomes a
 // figure.
 func TestRunOfRejectsFailedCheck(t *testing.T) {
-	o := FanoutOptions{Receivers: 1, Payload: 64, Count: 10, Seed: 1}
-	gen, err := NewGen(o.Seed, o.Payload)
+	o := matrix.FanoutOptions{Receivers: 1, Payload: 64, Count: 10, Seed: 1}
+	gen, err := harness.NewGen(o.Seed, o.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crc := ExpectedCRC(gen, o.Count)
-	rcv := Report{Msgs: 10, Bytes: 640, CRC: crc, Elapsed: time.Millisecond, CPU: time.Millisecond}
-	good := &FanoutResult{Options: o, Sender: Report{Msgs: 10, CPU: 2 * time.Millisecond}, Receivers: []Report{rcv}}
-	fr, err := fanoutRunOf(good)
+	crc := harness.ExpectedCRC(gen, o.Count)
+	rcv := harness.Report{Msgs: 10, Bytes: 640, CRC: crc, Elapsed: time.Millisecond, CPU: time.Millisecond}
+	good := &matrix.FanoutResult{Options: o, Sender: harness.Report{Msgs: 10, CPU: 2 * time.Millisecond}, Receivers: []harness.Report{rcv}}
+	fr, err := matrix.FanoutRunOf(good)
 	if err != nil {
 		t.Fatalf("fanoutRunOf(intact run) = %v, want no error", err)
 	}
@@ -246,23 +252,23 @@ func TestRunOfRejectsFailedCheck(t *testing.T) {
 		t.Errorf("fanoutRunOf(intact run) = %+v, want 10000 msgs/s, 640000 B/s, 200 µs and 100 µs CPU per message", fr)
 	}
 	bad := *good
-	bad.Receivers = []Report{rcv}
+	bad.Receivers = []harness.Report{rcv}
 	bad.Receivers[0].CRC ^= 1
-	if _, err := fanoutRunOf(&bad); err == nil || !strings.Contains(err.Error(), "CRC-32C") {
+	if _, err := matrix.FanoutRunOf(&bad); err == nil || !strings.Contains(err.Error(), "CRC-32C") {
 		t.Errorf("fanoutRunOf(damaged run) = %v, want a CRC-32C check failure", err)
 	}
 
-	po := PingOptions{Payload: 64, Count: 10, Seed: 1}
-	ping := &PingResult{
+	po := matrix.PingOptions{Payload: 64, Count: 10, Seed: 1}
+	ping := &matrix.PingResult{
 		Options: po,
-		Pinger:  Report{Msgs: 10, Bytes: 640, CRC: crc, Elapsed: time.Millisecond, Latency: &Latency{Samples: 9}},
-		Ponger:  Report{Msgs: 10},
+		Pinger:  harness.Report{Msgs: 10, Bytes: 640, CRC: crc, Elapsed: time.Millisecond, Latency: &harness.Latency{Samples: 9}},
+		Ponger:  harness.Report{Msgs: 10},
 	}
-	if _, err := pingRunOf(ping); err == nil || !strings.Contains(err.Error(), "latency samples") {
+	if _, err := matrix.PingRunOf(ping); err == nil || !strings.Contains(err.Error(), "latency samples") {
 		t.Errorf("pingRunOf(short latency summary) = %v, want a check failure", err)
 	}
 	ping.Pinger.Latency.Samples = 10
-	if _, err := pingRunOf(ping); err != nil {
+	if _, err := matrix.PingRunOf(ping); err != nil {
 		t.Errorf("pingRunOf(intact run) = %v, want no error", err)
 	}
 }
@@ -276,7 +282,7 @@ func TestFmtRatio(t *testing.T) {
 		{0.000123, "0.00012"}, {12.345, "12.3"}, {250, "250"}, {0, "0.00"},
 	}
 	for _, tt := range tests {
-		if got := fmtRatio(tt.x); got != tt.want {
+		if got := harness.FmtRatio(tt.x); got != tt.want {
 			t.Errorf("fmtRatio(%v) = %q, want %q", tt.x, got, tt.want)
 		}
 	}
@@ -284,33 +290,33 @@ func TestFmtRatio(t *testing.T) {
 
 func TestCPUModel(t *testing.T) {
 	info := "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\nflags\t: fpu\n\nprocessor\t: 1\nmodel name\t: other\n"
-	if got, want := cpuModel([]byte(info)), "Intel(R) Xeon(R) CPU @ 2.20GHz"; got != want {
+	if got, want := harness.CpuModel([]byte(info)), "Intel(R) Xeon(R) CPU @ 2.20GHz"; got != want {
 		t.Errorf("cpuModel = %q, want %q", got, want)
 	}
-	if got := cpuModel([]byte("processor : 0\n")); got != "" {
+	if got := harness.CpuModel([]byte("processor : 0\n")); got != "" {
 		t.Errorf("cpuModel(no model name) = %q, want empty", got)
 	}
 }
 
 func TestParseCPUStat(t *testing.T) {
-	then, err := parseCPUStat([]byte("cpu  100 0 50 800 0 0 0 50 7 0\ncpu0 1 2 3\n"))
+	then, err := harness.ParseCPUStat([]byte("cpu  100 0 50 800 0 0 0 50 7 0\ncpu0 1 2 3\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now, err := parseCPUStat([]byte("cpu  200 0 100 1600 0 0 0 100 9 0\n"))
+	now, err := harness.ParseCPUStat([]byte("cpu  200 0 100 1600 0 0 0 100 9 0\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := now.stealSince(then), 50.0/1000; math.Abs(got-want) > 1e-12 {
+	if got, want := now.StealSince(then), 50.0/1000; math.Abs(got-want) > 1e-12 {
 		t.Errorf("stealSince = %v, want %v", got, want)
 	}
-	if _, err := parseCPUStat([]byte("intr 1 2 3\n")); err == nil {
+	if _, err := harness.ParseCPUStat([]byte("intr 1 2 3\n")); err == nil {
 		t.Error("parseCPUStat(no cpu line) succeeded, want an error")
 	}
 }
 
 func TestDescribeMachine(t *testing.T) {
-	m := DescribeMachine()
+	m := harness.DescribeMachine()
 	if m.CPUs < 1 || m.GOMAXPROCS < 1 || m.GoVersion == "" || m.Kernel == "" || m.Date.IsZero() {
 		t.Errorf("DescribeMachine = %+v, want CPUs, GOMAXPROCS, Go version, kernel and date", m)
 	}
@@ -321,21 +327,21 @@ func TestDescribeMachine(t *testing.T) {
 func TestRunMatrixSmall(t *testing.T) {
 	checkLeaks(t)
 	var progress bytes.Buffer
-	o := MatrixOptions{
+	o := matrix.MatrixOptions{
 		Receivers:  []int{2},
 		Payloads:   []int{64},
-		Transports: []Transport{SeqPacket{}, IPN{}},
-		Pairs:      []Pair{PairOf(SeqPacket{}), Eventfd{}},
+		Transports: []harness.Transport{transport.SeqPacket{}, transport.IPN{}},
+		Pairs:      []harness.Pair{harness.PairOf(transport.SeqPacket{}), transport.Eventfd{}},
 		Rounds:     2,
 		Messages:   func(int) int { return 300 },
 
-		LossyTransports: []Transport{Dgram{Lossy: true}},
+		LossyTransports: []harness.Transport{transport.Dgram{Lossy: true}},
 		LossyMessages:   func(int) int { return 300 },
 		PingCount:       100,
 		Timeout:         testTimeout,
 		Progress:        &progress,
 	}
-	m, err := RunMatrix(context.Background(), o)
+	m, err := matrix.RunMatrix(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +356,7 @@ func TestRunMatrixSmall(t *testing.T) {
 			}
 		}
 	}
-	if r := findRatio(c.Ratios, Comparison{"ipn", "seqpacket"}, metricMsgs); r == nil || r.N != 2 {
+	if r := harness.FindRatio(c.Ratios, harness.Comparison{Subject: "ipn", Baseline: "seqpacket"}, harness.MetricMsgs); r == nil || r.N != 2 {
 		t.Errorf("ipn ÷ seqpacket = %+v, want 2 rounds", r)
 	}
 	for _, s := range m.PingPong.Series {
@@ -358,13 +364,13 @@ func TestRunMatrixSmall(t *testing.T) {
 			t.Errorf("%s p50 = %+v, want 2 positive rounds", s.Pair, s.P50)
 		}
 	}
-	if s := m.PingPong.series("eventfd"); s == nil || s.Payload != SeqSize {
-		t.Errorf("eventfd series = %+v, want payload %d", s, SeqSize)
+	if s := m.PingPong.SeriesOf("eventfd"); s == nil || s.Payload != harness.SeqSize {
+		t.Errorf("eventfd series = %+v, want payload %d", s, harness.SeqSize)
 	}
 	if len(m.Lossy) != 1 {
 		t.Fatalf("got %d lossy cells, want 1", len(m.Lossy))
 	}
-	if s := m.Lossy[0].series("dgram-lossy"); s == nil || s.Delivered.N != 2 || s.Delivered.Median <= 0 || s.Offered.Median <= 0 {
+	if s := m.Lossy[0].SeriesOf("dgram-lossy"); s == nil || s.Delivered.N != 2 || s.Delivered.Median <= 0 || s.Offered.Median <= 0 {
 		t.Errorf("dgram-lossy series = %+v, want 2 rounds of positive delivered and offered rates", s)
 	}
 	// Warm-up: one run per transport and pair before round 1; then 2 rounds.

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipn-project/ipn/bench/netpath"
+	"github.com/ipn-project/ipn/bench/report"
 )
 
 var (
@@ -18,16 +21,16 @@ var (
 
 // needNetPaths skips a test unless it runs as root with the programs the
 // network paths use, and returns them built or found.
-func needNetPaths(t *testing.T) []NetPath {
+func needNetPaths(t *testing.T) []netpath.NetPath {
 	t.Helper()
-	if err := NetPathsReady(); err != nil {
+	if err := netpath.NetPathsReady(); err != nil {
 		t.Skip(err, "(.ci/run installs the programs)")
 	}
-	bin, err := BuildIPN(t.TempDir())
+	bin, err := netpath.BuildIPN(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NetPaths(bin)
+	return netpath.NetPaths(bin)
 }
 
 // TestNetPathsCarryTraffic runs every network path once, briefly: each
@@ -35,7 +38,7 @@ func needNetPaths(t *testing.T) []NetPath {
 // benchmark, not speed.
 func TestNetPathsCarryTraffic(t *testing.T) {
 	paths := needNetPaths(t)
-	res, err := RunNetPaths(t.Context(), paths, NetPathOptions{Rounds: 1, Duration: time.Second, Pings: 5})
+	res, err := netpath.RunNetPaths(t.Context(), paths, netpath.NetPathOptions{Rounds: 1, Duration: time.Second, Pings: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +48,10 @@ func TestNetPathsCarryTraffic(t *testing.T) {
 		}
 	}
 	var md bytes.Buffer
-	if err := res.WriteMarkdown(&md); err != nil {
+	if err := report.NetMarkdown(&md, res); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(md.String(), netSectionBegin) || !strings.HasSuffix(md.String(), netSectionEnd) {
+	if !strings.HasPrefix(md.String(), report.NetSectionBegin) || !strings.HasSuffix(md.String(), report.NetSectionEnd) {
 		t.Errorf("the section is not between its markers:\n%s", md.String())
 	}
 }
@@ -58,14 +61,14 @@ func TestNetPathsCarryTraffic(t *testing.T) {
 // It runs only when asked for with -netresults; see NetResultsCommand.
 func TestWriteNetResults(t *testing.T) {
 	if *netResultsPath == "" {
-		t.Skipf("runs the network-path benchmark only when asked: %s", NetResultsCommand)
+		t.Skipf("runs the network-path benchmark only when asked: %s", report.NetResultsCommand)
 	}
 	paths := needNetPaths(t)
-	res, err := RunNetPaths(t.Context(), paths, NetPathOptions{Rounds: *netRounds, Progress: os.Stdout})
+	res, err := netpath.RunNetPaths(t.Context(), paths, netpath.NetPathOptions{Rounds: *netRounds, Progress: os.Stdout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	md, err := WriteNetResults(res, *netResultsPath)
+	md, err := report.WriteNetResults(res, *netResultsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,16 +85,16 @@ func TestWriteNetResults(t *testing.T) {
 }
 
 func TestWithSection(t *testing.T) {
-	sec := netSectionBegin + "\nnew\n" + netSectionEnd
+	sec := report.NetSectionBegin + "\nnew\n" + report.NetSectionEnd
 	for _, c := range []struct{ doc, want string }{
 		{"", sec + "\n"},
 		{"# Results\n\nmatrix\n", "# Results\n\nmatrix\n\n" + sec + "\n"},
-		{"a\n" + netSectionBegin + "\nold\n" + netSectionEnd + "\nb\n", "a\n" + sec + "\nb\n"},
+		{"a\n" + report.NetSectionBegin + "\nold\n" + report.NetSectionEnd + "\nb\n", "a\n" + sec + "\nb\n"},
 	} {
-		if got := string(withSection([]byte(c.doc), sec)); got != c.want {
+		if got := string(report.WithSection([]byte(c.doc), sec)); got != c.want {
 			t.Errorf("withSection(%q): got %q, want %q", c.doc, got, c.want)
 		}
-		if got := sectionOf(withSection([]byte(c.doc), sec)); got != sec {
+		if got := report.SectionOf(report.WithSection([]byte(c.doc), sec)); got != sec {
 			t.Errorf("sectionOf after withSection(%q): got %q, want %q", c.doc, got, sec)
 		}
 	}

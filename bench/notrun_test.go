@@ -7,21 +7,27 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ipn-project/ipn/bench/report"
+
+	"github.com/ipn-project/ipn/bench/harness"
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/transport"
 )
 
 // missing is a transport whose program is absent: it must be reported as
 // skipped with its reason, never run and never silently left out.
-type missing struct{ SeqPacket }
+type missing struct{ transport.SeqPacket }
 
 func (missing) Name() string     { return "missing" }
 func (missing) Available() error { return errors.New("frobnicator not found") }
-func (m missing) Setup(int, int) (*Plan, error) {
+func (m missing) Setup(int, int) (*harness.Plan, error) {
 	return nil, errors.New("Setup of a transport that is not available")
 }
 
 // small is a transport that carries at most 32 bytes: n/a in every cell
 // of the test, so that children never have to find it.
-type small struct{ SeqPacket }
+type small struct{ transport.SeqPacket }
 
 func (small) Name() string    { return "small" }
 func (small) MaxPayload() int { return 32 }
@@ -32,12 +38,12 @@ func (small) MaxPayload() int { return 32 }
 func TestMatrixReportsNotRun(t *testing.T) {
 	checkLeaks(t)
 	var progress bytes.Buffer
-	o := MatrixOptions{
+	o := matrix.MatrixOptions{
 		Receivers:       []int{1},
 		Payloads:        []int{64, 4096},
-		Transports:      []Transport{SeqPacket{}, missing{}, Dgram{Lossy: true}, small{}},
-		LossyTransports: []Transport{Dgram{Lossy: true}, missing{}},
-		Pairs:           []Pair{Eventfd{}, PairOf(missing{})},
+		Transports:      []harness.Transport{transport.SeqPacket{}, missing{}, transport.Dgram{Lossy: true}, small{}},
+		LossyTransports: []harness.Transport{transport.Dgram{Lossy: true}, missing{}},
+		Pairs:           []harness.Pair{transport.Eventfd{}, harness.PairOf(missing{})},
 		Rounds:          1,
 		Messages:        func(int) int { return 100 },
 		LossyMessages:   func(int) int { return 100 },
@@ -45,7 +51,7 @@ func TestMatrixReportsNotRun(t *testing.T) {
 		Timeout:         testTimeout,
 		Progress:        &progress,
 	}
-	m, err := RunMatrix(context.Background(), o)
+	m, err := matrix.RunMatrix(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +61,8 @@ func TestMatrixReportsNotRun(t *testing.T) {
 		}
 	}
 	c := m.Fanout[1] // 4096 B
-	for name, want := range map[string]string{"seqpacket": "", "missing": statusSkipped, "dgram-lossy": statusLossyOnly, "small": statusNA} {
-		s := c.series(name)
+	for name, want := range map[string]string{"seqpacket": "", "missing": harness.StatusSkipped, "dgram-lossy": harness.StatusLossyOnly, "small": harness.StatusNA} {
+		s := c.SeriesOf(name)
 		if s == nil || s.Status != want {
 			t.Errorf("%s at 4096 B: series %+v, want status %q", name, s, want)
 			continue
@@ -65,15 +71,15 @@ func TestMatrixReportsNotRun(t *testing.T) {
 			t.Errorf("%s at 4096 B: reason %q and %d runs, want a reason and no runs", name, s.Reason, len(s.Runs))
 		}
 	}
-	if s := m.Lossy[0].series("missing"); s == nil || s.Status != statusSkipped {
+	if s := m.Lossy[0].SeriesOf("missing"); s == nil || s.Status != harness.StatusSkipped {
 		t.Errorf("lossy missing series = %+v, want skipped", s)
 	}
-	if s := m.PingPong.series("missing"); s == nil || s.Status != statusSkipped {
+	if s := m.PingPong.SeriesOf("missing"); s == nil || s.Status != harness.StatusSkipped {
 		t.Errorf("ping-pong missing series = %+v, want skipped", s)
 	}
 
 	var md bytes.Buffer
-	if err := m.WriteMarkdown(&md); err != nil {
+	if err := report.Markdown(&md, m); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{

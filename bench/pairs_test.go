@@ -1,12 +1,16 @@
 package bench
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ipn-project/ipn/bench/matrix"
+)
 
 // TestPairs runs a few frames through each kind of pair: every receiver
 // must get exactly its own.
 func TestPairs(t *testing.T) {
-	for _, kind := range PairKinds {
-		res, err := RunPairs(kind, 2, 2000)
+	for _, kind := range matrix.PairKinds {
+		res, err := matrix.RunPairs(kind, 2, 2000)
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}

@@ -3,23 +3,26 @@ package bench
 import (
 	"context"
 	"testing"
+
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/transport"
 )
 
 // TestPingPong checks every pair end to end with real processes: every
 // echo comes back in order and intact, and every round trip is timed.
 func TestPingPong(t *testing.T) {
 	checkLeaks(t)
-	for _, p := range Pairs() {
+	for _, p := range transport.Pairs() {
 		t.Run(p.Name(), func(t *testing.T) {
-			o := PingOptions{Payload: 64, Count: 500, Warmup: 20, Seed: 11, Timeout: testTimeout}
-			res, err := RunPingPong(context.Background(), p, o)
+			o := matrix.PingOptions{Payload: 64, Count: 500, Warmup: 20, Seed: 11, Timeout: testTimeout}
+			res, err := matrix.RunPingPong(context.Background(), p, o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := res.Check(); err != nil {
 				t.Error(err)
 			}
-			if got, want := res.Options.Payload, PairPayload(p, 64); got != want {
+			if got, want := res.Options.Payload, matrix.PairPayload(p, 64); got != want {
 				t.Errorf("payload %d, want %d", got, want)
 			}
 			l := res.Pinger.Latency

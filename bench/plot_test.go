@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipn-project/ipn/bench/harness"
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/report"
 )
 
 // TestWriteResultsWritesPlot checks that WriteResults writes the Markdown
@@ -12,13 +16,13 @@ import (
 // per transport that ran, and that the Markdown links the plot.
 func TestWriteResultsWritesPlot(t *testing.T) {
 	m := syntheticMatrix()
-	m.Fanout = append(m.Fanout, FanoutCell{Receivers: 4, Payload: 1500, Messages: 1000, Series: []FanoutSeries{
-		{Transport: "seqpacket", Runs: []FanoutRun{{MsgsPerSec: 10e3}}},
-		{Transport: "ipn", Status: statusSkipped, Reason: "test"},
+	m.Fanout = append(m.Fanout, matrix.FanoutCell{Receivers: 4, Payload: 1500, Messages: 1000, Series: []matrix.FanoutSeries{
+		{Transport: "seqpacket", Runs: []matrix.FanoutRun{{MsgsPerSec: 10e3}}},
+		{Transport: "ipn", Status: harness.StatusSkipped, Reason: "test"},
 	}})
-	m.summarize()
+	m.Summarize()
 	md := filepath.Join(t.TempDir(), "RESULTS.md")
-	got, err := WriteResults(m, md)
+	got, err := report.WriteResults(m, md)
 	if err != nil {
 		t.Fatal(err)
 	}

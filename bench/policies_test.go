@@ -3,18 +3,20 @@ package bench
 import (
 	"strings"
 	"testing"
+
+	"github.com/ipn-project/ipn/bench/matrix"
 )
 
 func TestMeasurePolicies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures for a few seconds")
 	}
-	costs, err := MeasurePolicies(1)
+	costs, err := matrix.MeasurePolicies(1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	writePolicies(&b, costs)
+	matrix.WritePolicies(&b, costs)
 	for _, c := range costs {
 		if c.NsPerMsg <= 0 {
 			t.Errorf("%s: %v ns per message", c.Name, c.NsPerMsg)

@@ -5,6 +5,9 @@ import (
 	"flag"
 	"os"
 	"testing"
+
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/report"
 )
 
 var (
@@ -18,13 +21,13 @@ var (
 // asked for with -results; see ResultsCommand.
 func TestWriteResults(t *testing.T) {
 	if *resultsPath == "" {
-		t.Skipf("runs the benchmark matrix only when asked: %s (add -quick for a smoke run)", ResultsCommand)
+		t.Skipf("runs the benchmark matrix only when asked: %s (add -quick for a smoke run)", report.ResultsCommand)
 	}
-	m, err := RunMatrix(t.Context(), MatrixOptions{Quick: *resultsQuick, Seed: 1, Progress: os.Stdout})
+	m, err := matrix.RunMatrix(t.Context(), matrix.MatrixOptions{Quick: *resultsQuick, Seed: 1, Progress: os.Stdout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	md, err := WriteResults(m, *resultsPath) // and the plot beside it
+	md, err := report.WriteResults(m, *resultsPath) // and the plot beside it
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipn-project/ipn/bench"
+	"github.com/ipn-project/ipn/bench/matrix"
+	"github.com/ipn-project/ipn/bench/netpath"
+	"github.com/ipn-project/ipn/bench/report"
 )
 
 func main() {
@@ -86,7 +89,7 @@ the one on PATH).
 			if netPaths {
 				return benchNetPaths(ctx, cmd, ipnBin, quick, asJSON, out)
 			}
-			m, err := bench.RunMatrix(ctx, bench.MatrixOptions{Quick: quick, Seed: 1, Progress: os.Stderr})
+			m, err := matrix.RunMatrix(ctx, matrix.MatrixOptions{Quick: quick, Seed: 1, Progress: os.Stderr})
 			if err != nil {
 				return err
 			}
@@ -104,13 +107,13 @@ the one on PATH).
 					}
 				}
 			case out != "":
-				md, err := bench.WriteResults(m, out)
+				md, err := report.WriteResults(m, out)
 				if err != nil {
 					return err
 				}
 				b.Write(md)
 			default:
-				if err := m.WriteMarkdown(&b); err != nil {
+				if err := report.Markdown(&b, m); err != nil {
 					return err
 				}
 			}
@@ -128,18 +131,18 @@ the one on PATH).
 
 // benchNetPaths is ipn bench --net.
 func benchNetPaths(ctx context.Context, cmd *cobra.Command, ipnBin string, quick, asJSON bool, out string) error {
-	if err := bench.NetPathsReady(); err != nil {
+	if err := netpath.NetPathsReady(); err != nil {
 		return fmt.Errorf("bench --net %w", err)
 	}
 	self, err := findIPN(ipnBin)
 	if err != nil {
 		return err
 	}
-	o := bench.NetPathOptions{Progress: os.Stderr}
+	o := netpath.NetPathOptions{Progress: os.Stderr}
 	if quick {
 		o.Rounds, o.Duration, o.Pings = 1, time.Second, 10
 	}
-	res, err := bench.RunNetPaths(ctx, bench.NetPaths(self), o)
+	res, err := netpath.RunNetPaths(ctx, netpath.NetPaths(self), o)
 	if err != nil {
 		return err
 	}
@@ -154,10 +157,10 @@ func benchNetPaths(ctx context.Context, cmd *cobra.Command, ipnBin string, quick
 			err = os.WriteFile(out, b, 0o644)
 		}
 	case out != "":
-		b, err = bench.WriteNetResults(res, out)
+		b, err = report.WriteNetResults(res, out)
 	default:
 		var md strings.Builder
-		err = res.WriteMarkdown(&md)
+		err = report.NetMarkdown(&md, res)
 		b = []byte(md.String())
 	}
 	if err != nil {

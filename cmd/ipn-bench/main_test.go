@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ipn-project/ipn/bench"
+	"github.com/ipn-project/ipn/bench/harness"
 )
 
 // TestMain lets the test binary stand in for ipn-bench when the benchmark
@@ -16,7 +16,7 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	code := m.Run()
-	bench.StopCoordinator()
+	harness.StopCoordinator()
 	os.Exit(code)
 }
 
