@@ -60,7 +60,7 @@ func (n *Node) Bind(path string) error {
 		return ErrClosed
 	}
 	if n.bound {
-		return fmt.Errorf("ipn: node already bound to %s: %w", n.path, syscall.EINVAL)
+		return fmt.Errorf("ipn: bind %s: node already bound to %s: %w", path, n.path, ErrIsConn)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
