@@ -203,6 +203,11 @@ func (m *member) join(req *wire.Request, in []int) (*wire.Response, []int, error
 		if roles, err = connectRoles(m, st, req.Path); err != nil {
 			return nil, nil, err
 		}
+		if req.Roles != 0 {
+			if roles &= req.Roles; roles == 0 {
+				return nil, nil, fmt.Errorf("connect to %s: the roles asked for are none the permissions give: %w", req.Path, syscall.EACCES)
+			}
+		}
 	}
 	resp := &wire.Response{Port: -1}
 	var fds []int

@@ -33,6 +33,10 @@ const AnyPort = -1
 var (
 	ErrNoPolicy = errno.New("no such dispatch policy", syscall.EPROTONOSUPPORT)
 	ErrNoPort   = errno.New("no such port free", syscall.EADDRNOTAVAIL)
+	// ErrHopLimit is a send of a message past MaxHops: dropped, and
+	// counted in the sender's hop drops, so a forwarder can tell a loop
+	// ended from a message sent (ELOOP).
+	ErrHopLimit = errno.New("message past the hop limit, dropped", syscall.ELOOP)
 )
 
 // Net is what a policy sees of its network.
@@ -186,12 +190,12 @@ func SenderFunc(pol Policy, rn *ring.Network) func(*ring.Delivery) {
 }
 
 // Send sends b from port p through dispatch (see Func), waiting for a slot
-// until deadline when wait is set, and dropping the message, counted, past
-// the hop limit.
+// until deadline when wait is set. Past the hop limit it drops the message,
+// counted, and returns ErrHopLimit.
 func Send(p *ring.Port, dispatch func(*ring.Delivery), b []byte, hop int, wait bool, deadline time.Time) (int, error) {
 	if hop > MaxHops {
 		p.Network().CountHopDrop(p.ID())
-		return 0, nil
+		return 0, ErrHopLimit // unwrapped: a drop allocates nothing
 	}
 	return p.SendWith(b, hop, wait, deadline, dispatch)
 }

@@ -183,7 +183,7 @@ func forward(from, to *ipn.Node) error {
 		}
 		err = to.SendHop(v.Data, v.Hop+1)
 		from.Release(v)
-		if err != nil {
+		if err != nil && !errors.Is(err, ipn.ErrHopLimit) { // a loop ended: go on
 			return err
 		}
 	}
@@ -271,7 +271,8 @@ func fromVXLAN(ep *vxlan.Endpoint, n *ipn.Node, mtu int) error {
 			return err
 		}
 		for i := 0; i < b.N; i++ {
-			if err := n.SendHop(b.Frame(i), max(int(b.Hops[i]), 1)); err != nil {
+			err := n.SendHop(b.Frame(i), max(int(b.Hops[i]), 1))
+			if err != nil && !errors.Is(err, ipn.ErrHopLimit) {
 				return err
 			}
 		}

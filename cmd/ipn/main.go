@@ -22,7 +22,7 @@ recipient reads it in place.`,
 		SilenceUsage:  true,
 		SilenceErrors: true, // main prints them
 	}
-	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), plugCmd(), vdeCmd(), benchCmd())
+	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), plugCmd(), vdeCmd(), sockCmd(), benchCmd())
 	root.AddCommand(netCommands()...)
 	root.AddCommand(observeCommands()...)
 	os.Exit(run(root))

@@ -156,9 +156,9 @@ func TestComplete(t *testing.T) {
 	}
 }
 
-// TestTapNameTaken: a TAP named as an interface of this namespace is
-// refused with a message that says so, and with --netns why a name free
-// there is not free here.
+// TestTapNameTaken: a TAP named as an interface of the namespace it is to
+// be made in (this one, or --netns's) is refused with a message that says
+// so.
 func TestTapNameTaken(t *testing.T) {
 	needNetAdmin(t)
 	path := newNet(t, "--policy", "switch")
@@ -167,8 +167,8 @@ func TestTapNameTaken(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"tap", path, "--name", "lo"}, "tap lo: an interface called lo exists already; choose another --name"},
-		{[]string{"tap", path, "--name", "lo", "--netns", ns.Name}, "in this network namespace, where the tap is made before it moves to " + ns.Name},
+		{[]string{"tap", path, "--name", "lo"}, "tap lo: an interface called lo exists already in the host namespace; choose another --name"},
+		{[]string{"tap", path, "--name", "lo", "--netns", ns.Name}, "tap lo: an interface called lo exists already in the namespace " + ns.Name},
 	} {
 		_, errOut, err := runIPN(t, nil, tc.args...)
 		if err == nil || !strings.Contains(errOut, tc.want) {

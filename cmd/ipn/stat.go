@@ -87,6 +87,9 @@ func descrText(p ipn.PortInfo) string {
 		return p.Descr
 	}
 	s := fmt.Sprintf("%s %s (index %d", f.Kind, f.Name, f.Index)
+	if f.Netns != "" {
+		s += ", netns " + f.Netns
+	}
 	if f.Persist {
 		s += ", persistent"
 	}
