@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"github.com/ipn-project/ipn/wire"
 	"math/bits"
@@ -57,6 +58,7 @@ type network struct {
 	bound       map[*member]bool
 	ended       bool
 	noticeDrops int
+	hooks       hookState // what the policy was told (hooks.go)
 }
 
 // handoff is what a connected member gets: the segment and every port's
@@ -136,6 +138,10 @@ func (m *member) create(req *wire.Request, in []int) (*wire.Response, error) {
 	}
 	name := fmt.Sprintf("%s%d-%d-%d-%d", segPrefix, os.Getpid(), st.Dev, st.Ino, segSeq.Add(1))
 	data, err := plane.Create(s.segDir, name, g)
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		return nil, fmt.Errorf("coordinator out of file descriptors (limit %s) for network %s, which needs %d: %w",
+			nofileLimit(), req.Path, 1+2*g.Ports, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +157,10 @@ func (m *member) create(req *wire.Request, in []int) (*wire.Response, error) {
 	}
 	n.dnet = dispatch.NetOf(rn, func() int { return n.users })
 	if n.notice, err = rn.Port(noticePort); err != nil {
+		data.Close()
+		return nil, err
+	}
+	if err := n.startNet(); err != nil {
 		data.Close()
 		return nil, err
 	}
@@ -219,6 +229,7 @@ func (m *member) join(req *wire.Request, in []int) (*wire.Response, []int, error
 		if fds, err = n.connectAt(m, p, roles, req, resp); err != nil {
 			return nil, nil, err
 		}
+		n.portLive(p)
 	}
 	if req.Bind {
 		m.bound = true
@@ -320,6 +331,9 @@ func (m *member) resize(req *wire.Request) (*wire.Response, error) {
 			return nil, fmt.Errorf("port %d is in use: %w", p, syscall.EBUSY)
 		}
 	}
+	if err := n.resizeNet(k); err != nil {
+		return nil, err
+	}
 	n.users = k
 	n.opts.NumNodes = k
 	n.srv.log.Info("network resized", "path", n.path, "nodes", k)
@@ -385,7 +399,12 @@ func (m *member) leave() {
 		n.ring.MarkDying(m.port)
 	}
 	n.mu.Lock()
-	if m.port >= 0 {
+	if p := m.port; p >= 0 {
+		// A persistent interface node stays on its port if it can.
+		keep := m.iface != nil && m.iface.persist && !n.ended
+		if !keep {
+			n.portGoing(p)
+		}
 		ctx, cancel := waitCtx()
 		freed, err := n.ring.Reclaim(ctx, m.port, 0)
 		cancel()
@@ -395,7 +414,7 @@ func (m *member) leave() {
 			// reserved, so nothing reuses what it may still hold, and
 			// try again later.
 			n.srv.log.Error("reclaim", "path", n.path, "port", m.port, "err", err)
-			p := m.port
+			n.portGoing(p) // p goes when a retry reclaims it
 			n.srv.start("reclaim", func() { n.retryReclaim(p, m) })
 		} else {
 			n.ports[m.port] = nil
@@ -403,6 +422,9 @@ func (m *member) leave() {
 		if f := m.iface; f != nil {
 			m.iface = nil
 			n.orphan(f, err == nil)
+		}
+		if n.ports[p] == nil { // not kept by an interface's pump
+			n.portGone(p)
 		}
 		m.port = -1
 		n.notify()
@@ -440,6 +462,7 @@ func (n *network) retryReclaim(p int, m *member) {
 		if err == nil {
 			if n.ports[p] == m {
 				n.ports[p] = nil
+				n.portGone(p)
 			}
 			last := n.nodes() == 0 && !n.persistent
 			n.mu.Unlock()
@@ -480,6 +503,9 @@ func (s *Server) endNet(n *network) {
 	s.mu.Lock()
 	if s.nets[n.key] == n {
 		delete(s.nets, n.key)
+		if len(s.nets) == 0 {
+			s.quiet = time.Now()
+		}
 	}
 	s.mu.Unlock()
 	n.end()
@@ -495,12 +521,14 @@ func (n *network) end() {
 		return
 	}
 	n.ended = true
+	n.eachLive(n.portGoing)
 	for _, o := range n.ports {
 		if o != nil && o.iface != nil && o.iface.pump != nil {
 			n.stopPump(o.iface)
 			n.release(o.iface)
 		}
 	}
+	n.endHooks()
 	var st unix.Stat_t
 	if unix.Lstat(n.path, &st) == nil && st.Dev == n.key.dev && st.Ino == n.key.ino {
 		os.Remove(n.path)
