@@ -329,8 +329,12 @@ func nofileLimit() string {
 
 // Idle returns a channel that is closed once the coordinator has had no
 // network and no member connection for d (ipnd --idle-exit), or when it
-// closes. It watches on a goroutine of its own until then.
+// closes. It watches on a goroutine of its own until then. For d <= 0 it
+// returns nil, a channel never ready: the coordinator runs until stopped.
 func (s *Server) Idle(d time.Duration) <-chan struct{} {
+	if d <= 0 {
+		return nil
+	}
 	done := make(chan struct{})
 	tick := min(max(d/4, 10*time.Millisecond), time.Second)
 	s.start("idle", func() {
