@@ -398,6 +398,8 @@ func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 		resp, err = m.resize(req)
 	case wire.OpPolicy:
 		resp, err = m.policyOption(req)
+	case wire.OpControl:
+		resp, err = m.control(req)
 	case wire.OpIface:
 		resp, err = m.attachIface(req, in)
 	case wire.OpTakeover:

@@ -17,6 +17,7 @@ const (
 	OpOptions = "options" // read a bound node's network options
 	OpResize  = "resize"  // change the number of ports
 	OpPolicy  = "policy"  // set or read a policy option of a port
+	OpControl = "control" // a control call of the network's policy (IPN's ioctl)
 
 	OpIface    = "iface"    // hand the node's interface (descriptor attached) to the coordinator
 	OpTakeover = "takeover" // connect as the controller of an interface node
@@ -73,4 +74,7 @@ type Request struct {
 	OptName  string `json:"opt_name,omitempty"`
 	OptValue string `json:"opt_value,omitempty"`
 	OptSet   bool   `json:"opt_set,omitempty"`
+	// Control: the request of a control call, about port Port (AnyPort:
+	// about none).
+	Control []byte `json:"control,omitempty"`
 }
