@@ -18,6 +18,7 @@ const (
 	OpResize  = "resize"  // change the number of ports
 	OpPolicy  = "policy"  // set or read a policy option of a port
 	OpFetch   = "fetch"   // the shared memory of ports that appeared since the join
+	OpControl = "control" // a control call of the network's policy (IPN's ioctl)
 
 	OpIface    = "iface"    // hand the node's interface (descriptor attached) to the coordinator
 	OpTakeover = "takeover" // connect as the controller of an interface node
@@ -76,4 +77,7 @@ type Request struct {
 	OptSet   bool   `json:"opt_set,omitempty"`
 	// Fetch: the set of ports whose objects and eventfds the member lacks.
 	Ports uint64 `json:"ports,omitempty"`
+	// Control: the request of a control call, about port Port (AnyPort:
+	// about none).
+	Control []byte `json:"control,omitempty"`
 }
