@@ -61,7 +61,7 @@ func (n *Node) Bind(path string) error {
 		return ErrClosed
 	}
 	if n.bound {
-		return fmt.Errorf("ipn: node already bound to %s: %w", n.path, syscall.EINVAL)
+		return fmt.Errorf("ipn: bind %s: node already bound to %s: %w", path, n.path, ErrIsConn)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -169,7 +169,7 @@ func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 		return nil, -1, err
 	}
 	req := &wire.Request{Op: wire.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
-		Policy: n.policy, Port: n.port, Descr: n.descr, WantOOB: n.wantOOB}
+		Policy: n.policy, Port: n.port, Descr: n.descr, WantOOB: n.wantOOB, Roles: n.limit}
 	if iface != "" {
 		req.Op, req.Iface = wire.OpTakeover, iface
 	}

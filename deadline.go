@@ -1,6 +1,10 @@
 package ipn
 
-import "time"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // SetNonblock makes sends and receives fail with ErrAgain instead of
 // waiting (MSG_DONTWAIT on every call).
@@ -27,4 +31,18 @@ func deadline(v int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, v)
+}
+
+// ctxErr is the error of a wait bounded by ctx that ended with err, dl
+// being the wait's deadline: ctx's own error once ctx is done, and
+// context.DeadlineExceeded when the wait timed out at ctx's deadline,
+// which the wait can see pass a moment before ctx does.
+func ctxErr(ctx context.Context, dl time.Time, err error) error {
+	if e := ctx.Err(); e != nil {
+		return e
+	}
+	if d, ok := ctx.Deadline(); ok && errors.Is(err, ErrTimeout) && !d.After(dl) {
+		return context.DeadlineExceeded
+	}
+	return err
 }

@@ -31,4 +31,12 @@
 // is found at $IPN_COORDINATOR, else in $XDG_RUNTIME_DIR/ipn, and started
 // when none answers (see DaemonCommand and EnvNoAutostart). Once joined,
 // messages flow through shared memory alone.
+//
+// The package speaks the coordinator's protocol through package wire and
+// maps a network through package plane; it imports no part of the
+// coordinator itself, so a program that only sends and receives links no
+// server, no interface code. Its files go by concern: node.go (the Node,
+// Shutdown, Close), options.go, connect.go (Bind, Connect), send.go,
+// recv.go, poll.go, deadline.go, manage.go (Create, Destroy, List, Stat,
+// policy options), iface.go (interface nodes), dial.go (the coordinator).
 package ipn

@@ -3,6 +3,7 @@ package ipn
 import (
 	"syscall"
 
+	"github.com/ipn-project/ipn/dispatch"
 	"github.com/ipn-project/ipn/internal/errno"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
@@ -30,4 +31,5 @@ var (
 	ErrNotWriter    = ring.ErrNotWriter    // a send by a node that may not send (EPIPE)
 	ErrNotReader    = ring.ErrNotReader    // a receive by a node that may not receive (ESHUTDOWN)
 	ErrDamaged      = shm.ErrDamaged       // the network's shared memory is corrupt (EBADMSG)
+	ErrHopLimit     = dispatch.ErrHopLimit // a send past the hop limit, dropped (ELOOP)
 )

@@ -41,8 +41,9 @@ func (n *Node) AttachInterface(fd int, persist bool) (IfaceInfo, error) {
 }
 
 // TakeOver connects the node to the network at path as the controller of
-// the persistent interface node ifname (a name, or an interface index),
-// which no process controls: on the interface's port, from the
+// the persistent interface node ifname (a name, or an interface index,
+// with @NETNS after it when several network namespaces have one: ENOTUNIQ
+// otherwise), which no process controls: on the interface's port, from the
 // coordinator, which stops moving its frames. It returns the interface's
 // descriptor, which the caller owns, and fails with EADDRNOTAVAIL when a
 // process controls the interface already, and ENODEV when it is no
@@ -57,7 +58,7 @@ func (n *Node) TakeOver(path, ifname string) (int, IfaceInfo, error) {
 }
 
 // SetPersist sets or clears the persistence of the interface node ifname
-// (a name, or an index): root or whoever made the node may. Clearing it
+// (a name, or an index, with @NETNS as for TakeOver): root or whoever made the node may. Clearing it
 // while no process controls the interface removes the node, and the TAP
 // or TUN interface with it (a grabbed interface is given back), and ends
 // its network if that was the last node and the network is not kept by

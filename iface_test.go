@@ -111,7 +111,7 @@ func TestPersistentTAP(t *testing.T) {
 	if info.Pumped || d.Port() != port {
 		t.Errorf("after take-over: %+v on port %d, want not pumped, port %d", info, d.Port(), port)
 	}
-	if kind, got, _, err := netdev.Identify(fd); err != nil || kind != netdev.KindTAP || got != name {
+	if kind, got, err := netdev.Identify(fd); err != nil || kind != netdev.KindTAP || got.Name != name {
 		t.Errorf("take-over handed over %s %q (%v), want the tap %s", kind, got, err, name)
 	}
 	e := ipn.NewNode(ipn.Any)

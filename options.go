@@ -100,6 +100,27 @@ func (n *Node) SetWantOOBNumNodes(on bool) error {
 	return n.setNodeOpt(func() error { n.wantOOB = on; return nil })
 }
 
+// LimitRoles makes the node connect with at most the roles asked for, to
+// receive (read) and to send (write), before Connect: a gateway that joins
+// for another process (ipn sock) gives its node only what that process's
+// own permissions give. The network's counts of readers and writers see
+// only those roles.
+func (n *Node) LimitRoles(read, write bool) error {
+	return n.setNodeOpt(func() error {
+		if !read && !write {
+			return fmt.Errorf("ipn: a node that may neither receive nor send: %w", syscall.EINVAL)
+		}
+		n.limit = 0
+		if read {
+			n.limit |= shm.RoleRead
+		}
+		if write {
+			n.limit |= shm.RoleWrite
+		}
+		return nil
+	})
+}
+
 func (n *Node) setNodeOpt(set func() error) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()

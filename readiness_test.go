@@ -48,7 +48,7 @@ func TestReadiness(t *testing.T) {
 	if r, _, _ := a.Readiness(); !r {
 		t.Fatalf("a not readable with messages queued")
 	}
-	buf := make([]byte, 8)
+	buf := make([]byte, 64) // room for the notice too, which comes first
 	a.SetNonblock(true)
 	for {
 		if _, err := a.Recv(buf); err != nil {

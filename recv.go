@@ -35,7 +35,9 @@ func (n *Node) Read(b []byte) (int, error) { return n.Recv(b) }
 // which it was.
 func (n *Node) RecvMsg(b []byte) (k int, oob bool, err error) { return n.recv(nil, b, true, true) }
 
-// RecvContext is Recv that also returns ctx's error once ctx is done.
+// RecvContext is Recv that also returns ctx's error (context.Canceled or
+// context.DeadlineExceeded) once ctx is done; ErrTimeout only when the
+// node's read deadline, earlier than ctx's, passed.
 func (n *Node) RecvContext(ctx context.Context, b []byte) (int, error) {
 	k, _, err := n.recv(ctx, b, false, true)
 	return k, err
@@ -86,8 +88,8 @@ func (n *Node) recv(ctx context.Context, b []byte, keepOOB, wait bool) (int, boo
 			return 0, false, ctx.Err()
 		}
 		if err := c.port.WaitRx(dl); err != nil {
-			if ctx != nil && ctx.Err() != nil {
-				return 0, false, ctx.Err()
+			if ctx != nil {
+				return 0, false, ctxErr(ctx, dl, n.mapErr(err))
 			}
 			return 0, false, n.mapErr(err)
 		}

@@ -20,8 +20,10 @@ func (n *Node) Send(b []byte) error { return n.SendHop(b, 0) }
 
 // SendHop is Send for a forwarder, a cable or a bridge between networks:
 // hop is the hop depth the message carried where it was received (View's
-// Hop), plus one. Past dispatch.MaxHops the message is dropped and
-// counted, so forwarders in a cycle cannot make it loop forever (P3).
+// Hop), plus one. Past dispatch.MaxHops the message is dropped, counted
+// in the node's hop drops, and SendHop returns ErrHopLimit, so forwarders
+// in a cycle cannot make it loop forever (P3) and know when they stopped
+// one: a forwarder goes on with its next message.
 func (n *Node) SendHop(b []byte, hop int) error {
 	c, err := n.data()
 	if err != nil {
@@ -32,8 +34,8 @@ func (n *Node) SendHop(b []byte, hop int) error {
 	return n.mapErr(err)
 }
 
-// SendContext is Send that also returns ctx's error once ctx is done while
-// it waits for room.
+// SendContext is Send that also returns ctx's error (context.Canceled or
+// context.DeadlineExceeded) once ctx is done while it waits for room.
 func (n *Node) SendContext(ctx context.Context, b []byte) error {
 	c, err := n.data()
 	if err != nil {
@@ -56,7 +58,7 @@ func (n *Node) SendContext(ctx context.Context, b []byte) error {
 		}
 		if !c.port.ArmWrite() {
 			if err := c.plane.Tx(c.port.ID()).Wait(dl); err != nil {
-				return err
+				return ctxErr(ctx, dl, n.mapErr(err))
 			}
 		}
 	}

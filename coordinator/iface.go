@@ -3,9 +3,11 @@ package coordinator
 import (
 	"context"
 	"fmt"
-	"github.com/ipn-project/ipn/wire"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/ipn-project/ipn/netdev"
 	"github.com/ipn-project/ipn/ring"
 	"github.com/ipn-project/ipn/shm"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // iface is an interface node (SPEC §4): a TAP, TUN or grabbed interface
@@ -23,14 +26,22 @@ import (
 // interface outlives the process that made it (D3): the coordinator then
 // pumps its frames itself until a process takes it over.
 //
-// kind, name, index, fd, owner and net are set once; the rest is guarded by
-// net.mu.
+// An interface is told apart by its namespace and its index there
+// (netdev.Place), never by its name alone: two namespaces may each have an
+// ipn0. Where it lives is read again from its descriptor whenever it is
+// looked for, since a TAP or TUN moves with its interface when that is
+// moved to another namespace (as ipn tap --netns does once the node is in).
+//
+// kind, fd, owner and net are set once; at is guarded by atMu; the rest
+// by net.mu.
 type iface struct {
-	kind, name string
-	index      int
-	fd         int   // the coordinator's copy
-	owner      Creds // who handed it over
-	net        *network
+	kind  string
+	fd    int   // the coordinator's copy
+	owner Creds // who handed it over
+	net   *network
+
+	atMu sync.Mutex
+	at   netdev.Place // where it was last seen
 
 	port    int
 	persist bool
@@ -45,8 +56,36 @@ type pumpRun struct {
 }
 
 func (f *iface) info() *wire.IfaceInfo {
-	return &wire.IfaceInfo{Kind: f.kind, Name: f.name, Index: f.index, Path: f.net.path, Port: f.port,
-		Persist: f.persist, Pumped: f.pump != nil}
+	at := f.where()
+	return &wire.IfaceInfo{Kind: f.kind, Name: at.Name, Index: at.Index, Path: f.net.path, Port: f.port,
+		Persist: f.persist, Pumped: f.pump != nil, Netns: netdev.NetnsName(at.Netns), NetnsInode: at.Netns}
+}
+
+// where says where f lives now, or where it was last seen if the kernel
+// cannot say (its interface gone, say).
+func (f *iface) where() netdev.Place {
+	f.atMu.Lock()
+	defer f.atMu.Unlock()
+	if at, err := netdev.Locate(f.fd); err == nil {
+		f.at = at
+	}
+	return f.at
+}
+
+// name is f's name where it was last seen, for messages.
+func (f *iface) name() string {
+	f.atMu.Lock()
+	defer f.atMu.Unlock()
+	return f.at.String()
+}
+
+// label names f for people: its name, and its namespace when that is not
+// the coordinator's own.
+func label(at netdev.Place) string {
+	if ns := netdev.NetnsName(at.Netns); ns != "" {
+		return at.String() + "@" + ns
+	}
+	return at.String()
 }
 
 // attachIface takes the descriptor of the interface a connected node
@@ -62,7 +101,7 @@ func (m *member) attachIface(req *wire.Request, in []int) (*wire.Response, error
 		unix.Close(fd)
 		return nil, fmt.Errorf("interface: node not connected: %w", syscall.ENOTCONN)
 	}
-	kind, name, index, err := netdev.Identify(fd)
+	kind, at, err := netdev.Identify(fd)
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -71,38 +110,84 @@ func (m *member) attachIface(req *wire.Request, in []int) (*wire.Response, error
 	defer n.mu.Unlock()
 	if m.iface != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("node already has interface %s: %w", m.iface.name, syscall.EISCONN)
+		return nil, fmt.Errorf("node already has interface %s: %w", m.iface.name(), syscall.EISCONN)
 	}
-	f := &iface{kind: kind, name: name, index: index, fd: fd, owner: m.creds, net: n, port: m.port, persist: req.Persist}
+	f := &iface{kind: kind, at: at, fd: fd, owner: m.creds, net: n, port: m.port, persist: req.Persist}
 	s := m.srv
 	s.mu.Lock()
-	if old := s.ifaces[name]; old != nil {
-		s.mu.Unlock()
-		unix.Close(fd)
-		return nil, fmt.Errorf("%s is already a node of %s: %w", name, old.net.path, syscall.EADDRINUSE)
+	for old := range s.ifaces {
+		if old.where().Same(at) {
+			s.mu.Unlock()
+			unix.Close(fd)
+			return nil, fmt.Errorf("%s (index %d) is already a node of %s: %w", label(at), at.Index, old.net.path, syscall.EADDRINUSE)
+		}
 	}
-	s.ifaces[name] = f
+	s.ifaces[f] = true
 	s.mu.Unlock()
 	m.iface = f
-	s.log.Info("interface node", "path", n.path, "port", m.port, "kind", kind, "name", name, "persist", req.Persist)
+	s.log.Info("interface node", "path", n.path, "port", m.port, "kind", kind, "name", at.Name, "index", at.Index,
+		"netns", at.Netns, "persist", req.Persist)
 	return &wire.Response{Iface: f.info()}, nil
 }
 
-// findIface returns the interface node called key, or with index key.
-func (s *Server) findIface(key string) (*iface, error) {
+// findIface returns the interface node key names, among the nodes of
+// network n (of every network when n is nil). key is a name or an index,
+// with @NETNS after it to say which namespace's (a name ip netns add made,
+// a namespace file's path, or net:[INODE]). A name is looked for first,
+// then an index. Names and indexes are per namespace: when key matches
+// nodes of several namespaces, the error (ENOTUNIQ) lists them.
+func (s *Server) findIface(key string, n *network) (*iface, error) {
+	id, ns, hasNS := key, uint64(0), false
+	if at := strings.LastIndexByte(key, '@'); at >= 0 {
+		ino, err := netdev.NetnsInode(key[at+1:])
+		if err != nil {
+			return nil, fmt.Errorf("interface %q: %v: %w", key, err, syscall.ENODEV)
+		}
+		id, ns, hasNS = key[:at], ino, true
+	}
+	index, err := strconv.Atoi(id)
+	isIndex := err == nil
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f := s.ifaces[key]; f != nil {
-		return f, nil
-	}
-	if i, err := strconv.Atoi(key); err == nil {
-		for _, f := range s.ifaces {
-			if f.index == i {
-				return f, nil
-			}
+	var byName, byIndex []*iface
+	var places []netdev.Place
+	for f := range s.ifaces {
+		at := f.where()
+		if n != nil && f.net != n || hasNS && at.Netns != ns {
+			continue
+		}
+		switch {
+		case at.Name == id:
+			byName = append(byName, f)
+			places = append(places, at)
+		case isIndex && at.Index == index:
+			byIndex = append(byIndex, f)
 		}
 	}
-	return nil, fmt.Errorf("%q is no interface node of any network: %w", key, syscall.ENODEV)
+	found := byName
+	if len(found) == 0 {
+		found, places = byIndex, places[:0]
+		for _, f := range byIndex {
+			places = append(places, f.where())
+		}
+	}
+	switch len(found) {
+	case 0:
+		where := "any network"
+		if n != nil {
+			where = n.path
+		}
+		return nil, fmt.Errorf("%q is no interface node of %s: %w", key, where, syscall.ENODEV)
+	case 1:
+		return found[0], nil
+	}
+	var names []string
+	for _, at := range places {
+		names = append(names, fmt.Sprintf("%s (index %d)", label(at), at.Index))
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("%q names interface nodes in %d namespaces, %s: say which as NAME@NETNS or INDEX@NETNS: %w",
+		key, len(found), strings.Join(names, ", "), syscall.ENOTUNIQ)
 }
 
 // mayControl says whether m may take over or change f: root, or whoever
@@ -111,7 +196,7 @@ func (m *member) mayControl(f *iface) error {
 	if m.creds.UID == 0 || m.creds.UID == f.owner.UID {
 		return nil
 	}
-	return fmt.Errorf("interface %s belongs to uid %d: %w", f.name, f.owner.UID, syscall.EPERM)
+	return fmt.Errorf("interface %s belongs to uid %d: %w", f.name(), f.owner.UID, syscall.EPERM)
 }
 
 // takeover connects m to the network of a persistent interface that no
@@ -122,12 +207,9 @@ func (m *member) takeover(req *wire.Request, in []int) (*wire.Response, []int, e
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := m.srv.findIface(req.Iface)
+	f, err := m.srv.findIface(req.Iface, n)
 	if err != nil {
 		return nil, nil, err
-	}
-	if f.net != n {
-		return nil, nil, fmt.Errorf("interface %s is a node of %s, not %s: %w", f.name, f.net.path, req.Path, syscall.ENODEV)
 	}
 	if err := m.mayControl(f); err != nil {
 		return nil, nil, err
@@ -142,7 +224,7 @@ func (m *member) takeover(req *wire.Request, in []int) (*wire.Response, []int, e
 	case n.ended:
 		return nil, nil, fmt.Errorf("%s ended: %w", req.Path, syscall.ECONNREFUSED)
 	case f.gone:
-		return nil, nil, fmt.Errorf("interface %s is no longer a node of %s: %w", f.name, req.Path, syscall.ENODEV)
+		return nil, nil, fmt.Errorf("interface %s is no longer a node of %s: %w", f.name(), req.Path, syscall.ENODEV)
 	case m.net != nil:
 		return nil, nil, fmt.Errorf("node already joined %s: %w", m.net.path, syscall.EISCONN)
 	case f.pump == nil:
@@ -150,7 +232,7 @@ func (m *member) takeover(req *wire.Request, in []int) (*wire.Response, []int, e
 		if ctl := n.ports[f.port]; ctl != nil {
 			pid = ctl.creds.PID
 		}
-		return nil, nil, fmt.Errorf("interface %s is controlled by pid %d: %w", f.name, pid, syscall.EADDRNOTAVAIL)
+		return nil, nil, fmt.Errorf("interface %s is controlled by pid %d: %w", f.name(), pid, syscall.EADDRNOTAVAIL)
 	}
 	if err := n.stopPump(f); err != nil {
 		return nil, nil, err
@@ -166,7 +248,7 @@ func (m *member) takeover(req *wire.Request, in []int) (*wire.Response, []int, e
 	resp.Net, resp.Iface = &info, f.info()
 	resp.NumFDs++
 	n.notify()
-	m.srv.log.Info("interface taken over", "path", n.path, "port", f.port, "name", f.name, "pid", m.creds.PID)
+	m.srv.log.Info("interface taken over", "path", n.path, "port", f.port, "name", f.name(), "pid", m.creds.PID)
 	return resp, append(fds, f.fd), nil
 }
 
@@ -174,7 +256,7 @@ func (m *member) takeover(req *wire.Request, in []int) (*wire.Response, []int, e
 // Clearing it while no process controls the interface removes the node,
 // and ends the network if it was the last.
 func (m *member) setPersist(req *wire.Request) (*wire.Response, error) {
-	f, err := m.srv.findIface(req.Iface)
+	f, err := m.srv.findIface(req.Iface, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -182,13 +264,13 @@ func (m *member) setPersist(req *wire.Request) (*wire.Response, error) {
 	n.mu.Lock()
 	if f.gone {
 		n.mu.Unlock()
-		return nil, fmt.Errorf("interface %s is no longer a node: %w", f.name, syscall.ENODEV)
+		return nil, fmt.Errorf("interface %s is no longer a node: %w", f.name(), syscall.ENODEV)
 	}
 	// The request names no path: the coordinator checks that the caller
 	// may still reach the interface's network as it would walk to it.
 	if !n.reachable(m.creds) {
 		n.mu.Unlock()
-		return nil, fmt.Errorf("interface %s is a node of a network uid %d may not reach: %w", f.name, m.creds.UID, syscall.EACCES)
+		return nil, fmt.Errorf("interface %s is a node of a network uid %d may not reach: %w", f.name(), m.creds.UID, syscall.EACCES)
 	}
 	if err := m.mayControl(f); err != nil {
 		n.mu.Unlock()
@@ -205,7 +287,7 @@ func (m *member) setPersist(req *wire.Request) (*wire.Response, error) {
 		info.Pumped, info.Port = false, -1 // removed
 	}
 	n.mu.Unlock()
-	m.srv.log.Info("interface persistence", "name", f.name, "persist", req.Persist, "uid", m.creds.UID)
+	m.srv.log.Info("interface persistence", "name", f.name(), "persist", req.Persist, "uid", m.creds.UID)
 	if last {
 		m.srv.endNet(n)
 	}
@@ -228,13 +310,13 @@ func (n *network) orphan(f *iface, free bool) {
 	if !free {
 		var err error
 		if p, err = n.newPort(wire.AnyPort); err != nil {
-			n.srv.log.Error("persistent interface lost its port", "name", f.name, "err", err)
+			n.srv.log.Error("persistent interface lost its port", "name", f.name(), "err", err)
 			n.release(f)
 			return
 		}
 	}
 	if err := n.startPump(f, p); err != nil {
-		n.srv.log.Error("pump persistent interface", "name", f.name, "err", err)
+		n.srv.log.Error("pump persistent interface", "name", f.name(), "err", err)
 		n.release(f)
 	}
 }
@@ -246,12 +328,10 @@ func (n *network) release(f *iface) {
 	f.gone = true
 	s := n.srv
 	s.mu.Lock()
-	if s.ifaces[f.name] == f {
-		delete(s.ifaces, f.name)
-	}
+	delete(s.ifaces, f)
 	s.mu.Unlock()
 	unix.Close(f.fd)
-	s.log.Info("interface node released", "path", n.path, "name", f.name)
+	s.log.Info("interface node released", "path", n.path, "name", f.name())
 }
 
 // startPump pumps f's frames on port p, free, as the coordinator's own
@@ -261,7 +341,7 @@ func (n *network) startPump(f *iface, p int) error {
 	if err != nil {
 		return err
 	}
-	dev, err := netdev.FromFD(f.kind, f.name, dup)
+	dev, err := netdev.FromFD(f.kind, f.name(), dup)
 	if err != nil {
 		return err
 	}
@@ -282,9 +362,9 @@ func (n *network) startPump(f *iface, p int) error {
 	run := &pumpRun{cancel: cancel, done: make(chan struct{})}
 	f.port, f.pump = p, run
 	n.ports[p] = &member{srv: n.srv, creds: self, net: n, port: p, roles: shm.RoleRead | shm.RoleWrite,
-		descr: f.kind + " " + f.name + " (pumped by ipnd)", iface: f}
+		descr: f.kind + " " + f.name() + " (pumped by ipnd)", iface: f}
 	n.notify()
-	n.srv.log.Info("pumping persistent interface", "path", n.path, "port", p, "name", f.name)
+	n.srv.log.Info("pumping persistent interface", "path", n.path, "port", p, "name", f.name())
 	mtu := n.opts.MTU
 	n.srv.start("pump", func() {
 		err := netdev.Pump(ctx, dev, pp, mtu)
@@ -302,7 +382,7 @@ func (n *network) pumpEnded(f *iface, run *pumpRun, err error) {
 	n.mu.Lock()
 	last := false
 	if f.pump == run && !n.ended {
-		n.srv.log.Warn("persistent interface stopped", "name", f.name, "err", err)
+		n.srv.log.Warn("persistent interface stopped", "name", f.name(), "err", err)
 		n.stopPump(f)
 		n.release(f)
 		n.notify()
@@ -330,7 +410,7 @@ func (n *network) stopPump(f *iface) error {
 	if _, err := n.ring.Reclaim(ctx, f.port, 0); err != nil {
 		// Only the pump used the port, and it has stopped: a failure
 		// here is damage, not a member in a step.
-		return fmt.Errorf("interface %s: reclaim port %d: %w", f.name, f.port, err)
+		return fmt.Errorf("interface %s: reclaim port %d: %w", f.name(), f.port, err)
 	}
 	n.ports[f.port] = nil
 	return nil

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"github.com/ipn-project/ipn/wire"
@@ -232,6 +233,11 @@ func (m *member) join(req *wire.Request, in []int) (*wire.Response, []int, error
 		if roles, err = connectRoles(m, st, req.Path); err != nil {
 			return nil, nil, err
 		}
+		if req.Roles != 0 {
+			if roles &= req.Roles; roles == 0 {
+				return nil, nil, fmt.Errorf("connect to %s: the roles asked for are none the permissions give: %w", req.Path, syscall.EACCES)
+			}
+		}
 	}
 	resp := &wire.Response{Port: -1}
 	var fds []int
@@ -405,12 +411,18 @@ func (m *member) leave() {
 		// member running meanwhile must not wait for this one's steps.
 		// Only this goroutine writes m.port.
 		n.ring.MarkDying(m.port)
+		// Receivers read what a sender left, without the network's
+		// lock: they may take a while, and may need the coordinator
+		// meanwhile (to fetch the sender's objects).
+		ctx, cancel := waitCtx()
+		n.ring.Drain(ctx, m.port, 0)
+		cancel()
 	}
 	n.mu.Lock()
 	if m.port >= 0 {
-		ctx, cancel := waitCtx()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // drained above, or given up on: free at once
 		freed, err := n.ring.Reclaim(ctx, m.port, 0)
-		cancel()
 		n.srv.counters.reclaimed(freed, err)
 		if err != nil {
 			// A live member stopped inside a step: keep the port

@@ -35,9 +35,9 @@ type Server struct {
 	// ctx ends when Close begins: pumps and reclaims stop on it.
 	ctx  context.Context
 	stop context.CancelFunc
-	// ifaces are the interface nodes by name. Lock order: a network's mu,
-	// then mu.
-	ifaces map[string]*iface
+	// ifaces are the interface nodes, told apart by namespace and index
+	// (iface.where). Lock order: a network's mu, then mu.
+	ifaces map[*iface]bool
 
 	counters counters // for Snapshot
 }
@@ -56,7 +56,7 @@ func NewServer(log *slog.Logger, segDir string) *Server {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*member]struct{}{},
-		ifaces: map[string]*iface{}, ctx: ctx, stop: stop}
+		ifaces: map[*iface]bool{}, ctx: ctx, stop: stop}
 }
 
 // segPrefix names this coordinator's segments: ipnd-<pid>-<dev>-<ino>, so a

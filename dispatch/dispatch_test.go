@@ -137,8 +137,9 @@ func TestHopLimit(t *testing.T) {
 	if _, err := a.SendWith([]byte("deep"), dispatch.MaxHops, true, time.Time{}, fn); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.SendWith([]byte("too deep"), dispatch.MaxHops+1, true, time.Time{}, fn); err != nil {
-		t.Fatal(err)
+	_, err := a.SendWith([]byte("too deep"), dispatch.MaxHops+1, true, time.Time{}, fn)
+	if !errors.Is(err, dispatch.ErrHopLimit) || !errors.Is(err, syscall.ELOOP) {
+		t.Errorf("send past the hop limit: %v, want ErrHopLimit (ELOOP)", err)
 	}
 	if got := recvAll(t, b); len(got) != 1 || got[0] != "deep" {
 		t.Errorf("got %q, want only the message at the hop limit", got)

@@ -24,6 +24,9 @@ import (
 //   - broadcast (255.255.255.255), multicast (224.0.0.0/4, ff00::/8) and
 //     unknown unicast destinations go to every other port, so two hosts
 //     find each other before either has been learned;
+//   - a port set to mirror ("mirror" option, on or off) gets a copy of
+//     every packet forwarded, as on the Ethernet switch (ipn capture sets
+//     its port so);
 //   - anything that is not an IPv4 or IPv6 header of the length it claims
 //     is dropped and counted.
 //
@@ -43,7 +46,7 @@ func init() {
 	}
 }
 
-// Layout of the area: a header line (drops), then addrEntries entries of
+// Layout of the area: a header line (drops, the mirror ports' bits), then addrEntries entries of
 // four words: state (valid<<63 | static<<62 | v6<<61 | busy<<60 |
 // generation), the
 // address's high and low 64 bits (IPv4 in the low word), and port<<56 |
@@ -51,6 +54,7 @@ func init() {
 // a reader checks state before and after, so a torn entry reads as absent.
 const (
 	l3Drops     = 0
+	l3Mirrors   = 8
 	l3Entries   = 64
 	addrEntries = 4096
 	addrProbe   = 8
@@ -205,7 +209,7 @@ func (l *L3Switch) Dispatch(n Net, d *ring.Delivery) {
 	}
 	if !group {
 		if _, seen, static, known := a.find(dst); known && (static || now-int64(seen&(1<<56-1)) <= aging) {
-			d.To(1 << (seen >> 56)) // To leaves the sender out
+			d.To(1<<(seen>>56) | a.hdr[l3Mirrors/8].Load()) // To leaves the sender out
 			return
 		}
 	}
@@ -213,17 +217,20 @@ func (l *L3Switch) Dispatch(n Net, d *ring.Delivery) {
 }
 
 // OptAddr is the layer-3 switch's option: addresses a port owns, as a
-// comma-separated list ("10.0.0.1,fd00::1").
+// comma-separated list ("10.0.0.1,fd00::1"). It also takes OptMirror.
 const OptAddr = "addr"
 
 // SetOption implements Optioner.
 func (l *L3Switch) SetOption(n Net, port int, name string, value []byte) error {
-	if name != OptAddr {
+	if name != OptAddr && name != OptMirror {
 		return fmt.Errorf("dispatch: l3 switch has no option %q: %w", name, syscall.ENOPROTOOPT)
 	}
 	a, err := l3area(n)
 	if err != nil {
 		return err
+	}
+	if name == OptMirror {
+		return a.setMirror(port, string(value))
 	}
 	for _, f := range strings.Split(string(value), ",") {
 		if f = strings.TrimSpace(f); f == "" {
@@ -240,14 +247,24 @@ func (l *L3Switch) SetOption(n Net, port int, name string, value []byte) error {
 	return nil
 }
 
-// Option implements Optioner: the addresses port owns.
+// Option implements Optioner: the addresses port owns, or whether it
+// mirrors.
 func (l *L3Switch) Option(n Net, port int, name string) ([]byte, error) {
-	if name != OptAddr {
+	if name != OptAddr && name != OptMirror {
 		return nil, fmt.Errorf("dispatch: l3 switch has no option %q: %w", name, syscall.ENOPROTOOPT)
 	}
 	a, err := l3area(n)
 	if err != nil {
 		return nil, err
+	}
+	if name == OptMirror {
+		if port < 0 || port >= 64 {
+			return nil, fmt.Errorf("dispatch: port %d: %w", port, syscall.EINVAL)
+		}
+		if a.hdr[l3Mirrors/8].Load()&(1<<port) != 0 {
+			return []byte("on"), nil
+		}
+		return []byte("off"), nil
 	}
 	var out []string
 	for i := 0; i < addrEntries; i++ {
@@ -257,6 +274,23 @@ func (l *L3Switch) Option(n Net, port int, name string) ([]byte, error) {
 		}
 	}
 	return []byte(strings.Join(out, ",")), nil
+}
+
+// setMirror sets port to get a copy of every packet forwarded, or not.
+func (a l3Area) setMirror(port int, v string) error {
+	if port < 0 || port >= 64 {
+		return fmt.Errorf("dispatch: port %d: %w", port, syscall.EINVAL)
+	}
+	m := &a.hdr[l3Mirrors/8]
+	switch v {
+	case "on":
+		m.Or(1 << port)
+	case "off":
+		m.And(^(uint64(1) << port))
+	default:
+		return fmt.Errorf("dispatch: mirror %q: want on or off: %w", v, syscall.EINVAL)
+	}
+	return nil
 }
 
 func keyOf(ip netip.Addr) ipKey {

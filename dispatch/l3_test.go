@@ -120,3 +120,29 @@ func FuzzL3Switch(f *testing.F) {
 		}
 	})
 }
+
+// TestL3Mirror: a mirror port gets a copy of unicast between others, and
+// no longer once mirroring is off.
+func TestL3Mirror(t *testing.T) {
+	r := newL3(t, 4)
+	b := ip4("10.0.0.2", "255.255.255.255", "hello")
+	r.send(2, b)
+	r.expect("broadcast", map[int][]byte{0: b, 1: b, 3: b})
+	if err := r.l3.SetOption(r.dn, 0, dispatch.OptMirror, []byte("on")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.l3.Option(r.dn, 0, dispatch.OptMirror); err != nil || string(got) != "on" {
+		t.Errorf("mirror of port 0 = %q, %v; want on", got, err)
+	}
+	a := ip4("10.0.0.1", "10.0.0.2", "unicast")
+	r.send(1, a)
+	r.expect("learned unicast, mirrored", map[int][]byte{0: a, 2: a})
+	if err := r.l3.SetOption(r.dn, 0, dispatch.OptMirror, []byte("off")); err != nil {
+		t.Fatal(err)
+	}
+	r.send(1, a)
+	r.expect("learned unicast, not mirrored", map[int][]byte{2: a})
+	if err := r.l3.SetOption(r.dn, 0, dispatch.OptMirror, []byte("maybe")); err == nil {
+		t.Error("mirror maybe: accepted")
+	}
+}

@@ -32,6 +32,10 @@ const AnyPort = -1
 var (
 	ErrNoPolicy = errno.New("no such dispatch policy", syscall.EPROTONOSUPPORT)
 	ErrNoPort   = errno.New("no such port free", syscall.EADDRNOTAVAIL)
+	// ErrHopLimit is a send of a message past MaxHops: dropped, and
+	// counted in the sender's hop drops, so a forwarder can tell a loop
+	// ended from a message sent (ELOOP).
+	ErrHopLimit = ring.ErrHopLimit
 )
 
 // Net is what a policy sees of its network.

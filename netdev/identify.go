@@ -2,7 +2,6 @@ package netdev
 
 import (
 	"fmt"
-	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -11,36 +10,29 @@ import (
 // Identify tells what interface node the descriptor fd is, from the
 // kernel, not from what a process says: a TAP or TUN descriptor names its
 // interface (TUNGETIFF), a packet socket its bound interface. The
-// coordinator checks every descriptor handed to it this way.
-func Identify(fd int) (kind, name string, index int, err error) {
+// coordinator checks every descriptor handed to it this way. The name and
+// index are those of the interface's own namespace (Locate), which may be
+// another than the caller's.
+func Identify(fd int) (kind string, at Place, err error) {
 	ifr, err := unix.NewIfreq("")
 	if err != nil {
-		return "", "", 0, err
+		return "", Place{}, err
 	}
-	if err := unix.IoctlIfreq(fd, unix.TUNGETIFF, ifr); err == nil {
+	switch err := unix.IoctlIfreq(fd, unix.TUNGETIFF, ifr); {
+	case err == nil && ifr.Uint16()&unix.IFF_TUN != 0:
+		kind = KindTUN
+	case err == nil:
 		kind = KindTAP
-		if ifr.Uint16()&unix.IFF_TUN != 0 {
-			kind = KindTUN
+	default:
+		sa, err := unix.Getsockname(fd)
+		if ll, ok := sa.(*unix.SockaddrLinklayer); err != nil || !ok || ll.Ifindex == 0 {
+			return "", Place{}, fmt.Errorf("netdev: descriptor is no interface node, nor a packet socket bound to one: %w", syscall.EINVAL)
 		}
-		name = ifr.Name()
-		// The interface may be in another network namespace already, where
-		// its index means nothing here: 0 then.
-		if ifc, err := net.InterfaceByName(name); err == nil {
-			index = ifc.Index
-		}
-		return kind, name, index, nil
+		kind = KindGrab
 	}
-	sa, err := unix.Getsockname(fd)
+	at, err = Locate(fd)
 	if err != nil {
-		return "", "", 0, fmt.Errorf("netdev: descriptor is no interface node: %w", syscall.EINVAL)
+		return "", Place{}, err
 	}
-	ll, ok := sa.(*unix.SockaddrLinklayer)
-	if !ok || ll.Ifindex == 0 {
-		return "", "", 0, fmt.Errorf("netdev: socket is not a packet socket bound to an interface: %w", syscall.EINVAL)
-	}
-	ifc, err := net.InterfaceByIndex(ll.Ifindex)
-	if err != nil {
-		return "", "", 0, fmt.Errorf("netdev: interface %d: %w", ll.Ifindex, err)
-	}
-	return KindGrab, ifc.Name, ifc.Index, nil
+	return kind, at, nil
 }

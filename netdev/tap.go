@@ -170,11 +170,22 @@ func (d *charDev) WriteBatch(b *Batch) error {
 	return nil
 }
 
-// freeName returns prefix followed by the lowest number no interface has.
+// freeName returns prefix followed by the lowest number no interface of
+// the caller's namespace has.
 func freeName(prefix string) string {
+	return FreeName(prefix, func(name string) bool {
+		_, err := net.InterfaceByName(name)
+		return err == nil
+	})
+}
+
+// FreeName returns prefix followed by the lowest number N for which
+// taken(prefixN) is false: taken says whether the name is in use where the
+// interface will live (in its namespace, among the nodes of its network).
+func FreeName(prefix string, taken func(name string) bool) string {
 	for i := 0; ; i++ {
 		n := fmt.Sprintf("%s%d", prefix, i)
-		if _, err := net.InterfaceByName(n); err != nil {
+		if !taken(n) {
 			return n
 		}
 	}

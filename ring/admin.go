@@ -209,16 +209,27 @@ func (n *Network) Reclaim(ctx context.Context, p int, dead uint64) (int, error) 
 		return 0, fmt.Errorf("ring: reclaim port %d: out of range", p)
 	}
 	n.MarkDying(p)
+	return n.free(p, n.Drain(ctx, p, dead)), nil
+}
+
+// Drain waits until live receivers (not in dead) have read what sender p,
+// gone, published for them, or ctx is done, and returns how many entries
+// are left. The coordinator calls it without its own locks before Reclaim,
+// since receivers may take a while.
+func (n *Network) Drain(ctx context.Context, p int, dead uint64) int {
+	if p < 0 || p >= len(n.ports) {
+		return 0
+	}
 	left := n.lockedUnread(p, dead)
 	for left > 0 {
 		select {
 		case <-ctx.Done():
-			return n.free(p, left), nil
+			return left
 		case <-time.After(drainPoll):
 		}
 		left = n.lockedUnread(p, dead)
 	}
-	return n.free(p, 0), nil
+	return 0
 }
 
 // Held under n.mu: what Stats and unread read must not be unmapped

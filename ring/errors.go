@@ -28,6 +28,10 @@ var (
 	ErrNotWriter = errno.New("port may not send", syscall.EPIPE)
 	// ErrNotReader: the port may not receive (read permission or shutdown).
 	ErrNotReader = errno.New("port may not receive", syscall.ESHUTDOWN)
+	// ErrHopLimit: a send of a message past MaxHops: dropped, and counted
+	// in the sender's hop drops, so a forwarder can tell a loop ended from
+	// a message sent (ELOOP).
+	ErrHopLimit = errno.New("message past the hop limit, dropped", syscall.ELOOP)
 	// ErrBusy: a port is in use, or a reclaim could not finish in time.
 	ErrBusy = errno.New("port busy", syscall.EBUSY)
 )

@@ -347,11 +347,13 @@ func (n *Network) refreshPeers() bool {
 			n.dropPeer(q)
 			tv, rv = nil, nil
 		}
-		if st != shm.PortLive {
+		if st == shm.PortFree {
 			continue
 		}
+		// A sender gone has a log still worth reading; a receiver gone
+		// holds nothing.
 		if roles&shm.RoleRead != 0 && logs&(1<<q) != 0 && tv == nil ||
-			roles&shm.RoleWrite != 0 && readers&(1<<q) != 0 && rv == nil {
+			st == shm.PortLive && roles&shm.RoleWrite != 0 && readers&(1<<q) != 0 && rv == nil {
 			want |= 1 << q
 		}
 	}

@@ -417,7 +417,7 @@ func (p *Port) submit(t Tx, n, hop int, to uint64, dispatch func(*Delivery), oob
 	if hop > MaxHops {
 		own.hopDrops.Add(1)
 		p.tx.free = append(p.tx.free, t.slot)
-		return 0, nil
+		return 0, ErrHopLimit // unwrapped: a drop allocates nothing
 	}
 	p.beginTx()
 	p.n.refreshIfNeeded()
@@ -575,7 +575,7 @@ func (p *Port) wakeRx(r int) {
 // lossless network it waits for a free slot until deadline (zero: forever);
 // in a lossy one a message that finds no slot is dropped and counted.
 func (p *Port) Send(b []byte, to uint64, hop int, deadline time.Time) (int, error) {
-	t, ok, err := p.fill(b, true, deadline)
+	t, ok, err := p.fill(b, hop, true, deadline)
 	if !ok {
 		return 0, err
 	}
@@ -585,7 +585,7 @@ func (p *Port) Send(b []byte, to uint64, hop int, deadline time.Time) (int, erro
 // TrySend is Send that never waits: ErrAgain when a lossless network is
 // full.
 func (p *Port) TrySend(b []byte, to uint64, hop int) (int, error) {
-	t, ok, err := p.fill(b, false, time.Time{})
+	t, ok, err := p.fill(b, hop, false, time.Time{})
 	if !ok {
 		return 0, err
 	}
@@ -596,7 +596,7 @@ func (p *Port) TrySend(b []byte, to uint64, hop int) (int, error) {
 // slot as Send does when wait is set, failing with ErrAgain as TrySend does
 // otherwise.
 func (p *Port) SendWith(b []byte, hop int, wait bool, deadline time.Time, dispatch func(*Delivery)) (int, error) {
-	t, ok, err := p.fill(b, wait, deadline)
+	t, ok, err := p.fill(b, hop, wait, deadline)
 	if !ok {
 		return 0, err
 	}
@@ -606,9 +606,14 @@ func (p *Port) SendWith(b []byte, hop int, wait bool, deadline time.Time, dispat
 // fill takes a slot and copies b into it. ok is false when there is
 // nothing to submit: an error, or, in a lossy network with no slot free, a
 // drop already counted.
-func (p *Port) fill(b []byte, wait bool, deadline time.Time) (Tx, bool, error) {
+func (p *Port) fill(b []byte, hop int, wait bool, deadline time.Time) (Tx, bool, error) {
 	if len(b) > p.n.g.MTU {
 		return Tx{}, false, ErrMsgSize
+	}
+	if hop > MaxHops && p.canSend() == nil {
+		// Dropped before it takes a slot: it must not wait for one.
+		p.tx.own.hopDrops.Add(1)
+		return Tx{}, false, ErrHopLimit
 	}
 	s, err := p.allocWait(wait, deadline)
 	if err != nil {

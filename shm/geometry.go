@@ -65,9 +65,9 @@ func (g Geometry) Lossless() bool { return g.Flags&FlagLossless != 0 }
 
 // Options are the network options of IPN that shape a network.
 type Options struct {
-	MTU      int  // IPN_SO_MTU, default 1514
-	Ports    int  // IPN_SO_NUMNODES, default 32
-	Pool     int  // IPN_SO_MSGPOOLSIZE, default 8
+	MTU      int  // IPN_SO_MTU; 0: DefaultMTU
+	Ports    int  // IPN_SO_NUMNODES; 0: DefaultPorts
+	Pool     int  // IPN_SO_MSGPOOLSIZE; 0: DefaultPool
 	Lossless bool // IPN_FLAG_LOSSLESS
 	Policy   int  // bytes of policy state
 	// Capacity is how many ports the network has room for, so that the

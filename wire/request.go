@@ -62,9 +62,11 @@ type Request struct {
 	// Create: keep the network alive with no node (ipn create). Iface
 	// and Persist: keep the interface node alive without its process.
 	Persist bool `json:"persist,omitempty"`
-	// Takeover, Persist: the interface node, by name or by index.
+	// Takeover, Persist: the interface node, by name or by index, with
+	// @NETNS after it when the name or index alone is ambiguous.
 	Iface string `json:"iface,omitempty"`
-	// Roles: what the node keeps after a shutdown.
+	// Roles: what the node keeps after a shutdown; on a join, at most
+	// what it connects with (0: all its permissions give).
 	Roles uint32 `json:"roles,omitempty"`
 	// Resize: the new number of ports.
 	NumNodes int `json:"numnodes,omitempty"`

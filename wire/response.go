@@ -42,6 +42,11 @@ type IfaceInfo struct {
 	// Pumped: no process controls the interface; the coordinator moves
 	// its frames until one takes it over.
 	Pumped bool `json:"pumped"`
+	// Netns is the interface's network namespace, where Name and Index
+	// hold: "" for the coordinator's own, else its ip netns name, else
+	// net:[INODE]; NetnsInode is the inode of that namespace's file.
+	Netns      string `json:"netns,omitempty"`
+	NetnsInode uint64 `json:"netns_inode,omitempty"`
 }
 
 // NetInfo describes a network, as list and stat report it.

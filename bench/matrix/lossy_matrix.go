@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/ipn-project/ipn/bench/harness"
 )
@@ -16,40 +15,6 @@ import (
 // what arrives byte for byte, in order, never twice (CheckLossy); the
 // figures are the offered rate, each receiver's delivered rate and the
 // share dropped.
-
-// LossyCell is one (receivers, payload) cell of the lossy matrix.
-type LossyCell struct {
-	Receivers int           `json:"receivers"`
-	Payload   int           `json:"payload"`
-	Messages  int           `json:"messages"` // sent per run
-	Series    []LossySeries `json:"transports"`
-}
-
-// LossySeries is one transport's lossy runs in a cell, one per round.
-type LossySeries struct {
-	Transport string     `json:"transport"`
-	Status    string     `json:"status,omitempty"` // as in FanoutSeries
-	Reason    string     `json:"reason,omitempty"`
-	Runs      []LossyRun `json:"runs"`
-	// Medians and ranges over the rounds.
-	Offered   harness.Stat `json:"offered_msgs_per_sec"`
-	Delivered harness.Stat `json:"delivered_msgs_per_sec_per_receiver"`
-	DropRate  harness.Stat `json:"drop_rate"`
-}
-
-// LossyRun is the figures of one lossy run, which passed CheckLossy.
-type LossyRun struct {
-	Round int `json:"round"`
-	Order int `json:"order"`
-	// Offered is the messages sent over the sender's time to its last
-	// send; Delivered each receiver's messages over its own time, mean
-	// over receivers; DropRate the share of messages sent that a receiver
-	// did not get, mean over receivers.
-	Offered   float64       `json:"offered_msgs_per_sec"`
-	Delivered float64       `json:"delivered_msgs_per_sec_per_receiver"`
-	DropRate  float64       `json:"drop_rate"`
-	Elapsed   time.Duration `json:"elapsed_ns"`
-}
 
 // newLossyCells lays out the lossy cells that RunMatrix fills.
 func newLossyCells(o MatrixOptions) []LossyCell {

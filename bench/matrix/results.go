@@ -158,3 +158,37 @@ func (t *PingTable) SeriesOf(name string) *PingSeries {
 	}
 	return nil
 }
+
+// LossyCell is one (receivers, payload) cell of the lossy matrix.
+type LossyCell struct {
+	Receivers int           `json:"receivers"`
+	Payload   int           `json:"payload"`
+	Messages  int           `json:"messages"` // sent per run
+	Series    []LossySeries `json:"transports"`
+}
+
+// LossySeries is one transport's lossy runs in a cell, one per round.
+type LossySeries struct {
+	Transport string     `json:"transport"`
+	Status    string     `json:"status,omitempty"` // as in FanoutSeries
+	Reason    string     `json:"reason,omitempty"`
+	Runs      []LossyRun `json:"runs"`
+	// Medians and ranges over the rounds.
+	Offered   harness.Stat `json:"offered_msgs_per_sec"`
+	Delivered harness.Stat `json:"delivered_msgs_per_sec_per_receiver"`
+	DropRate  harness.Stat `json:"drop_rate"`
+}
+
+// LossyRun is the figures of one lossy run, which passed CheckLossy.
+type LossyRun struct {
+	Round int `json:"round"`
+	Order int `json:"order"`
+	// Offered is the messages sent over the sender's time to its last
+	// send; Delivered each receiver's messages over its own time, mean
+	// over receivers; DropRate the share of messages sent that a receiver
+	// did not get, mean over receivers.
+	Offered   float64       `json:"offered_msgs_per_sec"`
+	Delivered float64       `json:"delivered_msgs_per_sec_per_receiver"`
+	DropRate  float64       `json:"drop_rate"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
+}

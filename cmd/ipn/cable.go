@@ -117,6 +117,21 @@ func cableNode(path, descr string) (*ipn.Node, error) {
 	return n, nil
 }
 
+// cableNodeMTU is cableNode that also returns the network's MTU. Close
+// the node when done, whatever the error.
+func cableNodeMTU(path, descr string) (*ipn.Node, int, error) {
+	n, err := cableNode(path, descr)
+	if err != nil {
+		return nil, 0, err
+	}
+	o, err := n.Options()
+	if err != nil {
+		n.Close()
+		return nil, 0, err
+	}
+	return n, o.MTU, nil
+}
+
 func cableLocal(ctx context.Context, cmd *cobra.Command, a, b string) error {
 	na, err := cableNode(a, "cable to "+b)
 	if err != nil {
@@ -168,7 +183,7 @@ func forward(from, to *ipn.Node) error {
 		}
 		err = to.SendHop(v.Data, v.Hop+1)
 		from.Release(v)
-		if err != nil {
+		if err != nil && !errors.Is(err, ipn.ErrHopLimit) { // a loop ended: go on
 			return err
 		}
 	}
@@ -177,15 +192,11 @@ func forward(from, to *ipn.Node) error {
 // cableVXLAN joins the network at path to the VXLAN segment cfg describes,
 // with the endpoint's socket opened in the namespace called ns if given.
 func cableVXLAN(ctx context.Context, cmd *cobra.Command, path string, cfg vxlan.Config, ns string) error {
-	n, err := cableNode(path, fmt.Sprintf("cable vxlan %v vni %d", cfg.Remote, cfg.VNI))
+	n, mtu, err := cableNodeMTU(path, fmt.Sprintf("cable vxlan %v vni %d", cfg.Remote, cfg.VNI))
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	o, err := n.Options()
-	if err != nil {
-		return err
-	}
 	ep, err := listenVXLAN(cfg, ns)
 	if err != nil {
 		return err
@@ -193,7 +204,7 @@ func cableVXLAN(ctx context.Context, cmd *cobra.Command, path string, cfg vxlan.
 	defer ep.Close()
 	fmt.Fprintf(cmd.OutOrStdout(), "cable on %s, port %d, VXLAN %d to %v from %v\n", path, n.Port(), cfg.VNI, cfg.Remote, ep.LocalAddr())
 	err = untilOneEnds(ctx, func() { n.Close(); ep.Close() },
-		func() error { return toVXLAN(n, ep, o.MTU) }, func() error { return fromVXLAN(ep, n, o.MTU) })
+		func() error { return toVXLAN(n, ep, mtu) }, func() error { return fromVXLAN(ep, n, mtu) })
 	s := ep.Stats()
 	fmt.Fprintf(cmd.ErrOrStderr(), "ipn cable: VXLAN %d: %d frames sent, %d received; dropped: %d malformed, %d of another VNI, %d from strangers, %d unsendable\n",
 		cfg.VNI, s.Sent, s.Received, s.Malformed, s.OtherVNI, s.Strangers, s.Unsent)
@@ -260,7 +271,8 @@ func fromVXLAN(ep *vxlan.Endpoint, n *ipn.Node, mtu int) error {
 			return err
 		}
 		for i := 0; i < b.N; i++ {
-			if err := n.SendHop(b.Frame(i), max(int(b.Hops[i]), 1)); err != nil {
+			err := n.SendHop(b.Frame(i), max(int(b.Hops[i]), 1))
+			if err != nil && !errors.Is(err, ipn.ErrHopLimit) {
 				return err
 			}
 		}

@@ -140,37 +140,50 @@ func TestCableLoopEndsVXLAN(t *testing.T) {
 
 // TestCableVXLANKernel: a TAP on an ipn switch and the kernel's own vxlan
 // device, each in a namespace of its own, ping each other through a VXLAN
-// cable over a veth pair, both ways.
+// cable over a veth pair, both ways: with each the other's unicast peer,
+// and with both members of a multicast group.
 //
 //	ns h: TAP 10.202.0.1 ── ipn switch ── cable ─┐ (socket in ns u, 10.201.0.1)
 //	                                             │ veth, UDP 4789
 //	ns k: vxlan device, VNI 42, 10.202.0.2 ──────┘ (over 10.201.0.2)
 func TestCableVXLANKernel(t *testing.T) {
 	needNetAdmin(t, "ip")
-	path := newNet(t, "--policy", "switch")
-	host := netnstest.Host(t)
-	u, k := netnstest.New(t, nsTag("u")), netnstest.New(t, nsTag("k"))
-	vu, vk := nsTag("vu"), nsTag("vk")
-	if err := host.AddVeth(vu, vk); err != nil {
-		t.Fatal(err)
+	for _, group := range []bool{false, true} {
+		t.Run(map[bool]string{false: "peer", true: "group"}[group], func(t *testing.T) {
+			path := newNet(t, "--policy", "switch")
+			host := netnstest.Host(t)
+			u, k := netnstest.New(t, nsTag("u")), netnstest.New(t, nsTag("k"))
+			vu, vk := nsTag("vu"), nsTag("vk")
+			if err := host.AddVeth(vu, vk); err != nil {
+				t.Fatal(err)
+			}
+			if err := u.Adopt(host, vu, "10.201.0.1/24"); err != nil {
+				t.Fatal(err)
+			}
+			if err := k.Adopt(host, vk, "10.201.0.2/24"); err != nil {
+				t.Fatal(err)
+			}
+			// The kernel's device and the cable, each the other's peer or
+			// members of one group.
+			kernelSide, ipnSide := []string{"remote", "10.201.0.1"}, []string{"10.201.0.2", "--local", "10.201.0.1"}
+			if group {
+				kernelSide, ipnSide = []string{"group", "239.1.1.1"}, []string{"239.1.1.1", "--dev", vu}
+			}
+			dev := append([]string{"ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "dev", vk}, kernelSide...)
+			cable := append([]string{"cable", path, "--vni", "42", "--netns", u.Name, "--vxlan"}, ipnSide...)
+			if out, err := k.Output(dev[0], dev[1:]...); err != nil {
+				t.Fatalf("%v: %v: %s", dev, err, out)
+			}
+			if err := k.AddAddr("vx0", "10.202.0.2/24"); err != nil {
+				t.Fatal(err)
+			}
+			if err := k.Up("vx0"); err != nil {
+				t.Fatal(err)
+			}
+			startNode(t, cable...)
+			h := plugNS(t, path, "tap", nsTag("h"), nsTag("t"), "10.202.0.1/24")
+			mustPing(t, h.ns, "10.202.0.2", "to the kernel's vxlan device through the cable")
+			mustPing(t, k, "10.202.0.1", "from the kernel's vxlan device to the TAP through the cable")
+		})
 	}
-	if err := u.Adopt(host, vu, "10.201.0.1/24"); err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Adopt(host, vk, "10.201.0.2/24"); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := k.Output("ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "remote", "10.201.0.1", "dstport", "4789", "dev", vk); err != nil {
-		t.Fatalf("ip link add vx0 type vxlan: %v: %s", err, out)
-	}
-	if err := k.AddAddr("vx0", "10.202.0.2/24"); err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Up("vx0"); err != nil {
-		t.Fatal(err)
-	}
-	startNode(t, "cable", path, "--vxlan", "10.201.0.2", "--vni", "42", "--local", "10.201.0.1", "--netns", u.Name)
-	h := plugNS(t, path, "tap", nsTag("h"), nsTag("t"), "10.202.0.1/24")
-	mustPing(t, h.ns, "10.202.0.2", "to the kernel's vxlan device through the cable")
-	mustPing(t, k, "10.202.0.1", "from the kernel's vxlan device to the TAP through the cable")
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -43,20 +44,40 @@ func daemonCommand(socket string) *exec.Cmd {
 var policies = []ipn.Policy{ipn.Hub, ipn.Switch, ipn.L3, topics.Number}
 
 func parsePolicy(s string) (ipn.Policy, error) {
-	var names []string
 	for _, p := range policies {
 		if p.String() == s {
 			return p, nil
 		}
+	}
+	return 0, usageError(fmt.Errorf("--policy %q: want one of %s", s, policyNames()))
+}
+
+// policyNames lists the policies by name, for help and errors.
+func policyNames() string {
+	var names []string
+	for _, p := range policies {
 		names = append(names, p.String())
 	}
-	return 0, fmt.Errorf("--policy %q: want one of %s", s, strings.Join(names, ", "))
+	return strings.Join(names, ", ")
+}
+
+// parseMode reads the value of a --mode flag: permission bits in octal,
+// not all zero, since then nobody could use what (the network, say).
+func parseMode(s, what string) (os.FileMode, error) {
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, usageError(fmt.Errorf("--mode %q: want octal permission bits such as 0660", s))
+	}
+	if m == 0 {
+		return 0, usageError(fmt.Errorf("--mode 0: nobody could use %s; give bits such as 0660", what))
+	}
+	return os.FileMode(m), nil
 }
 
 // onePath accepts exactly one argument, the network's path.
 func onePath(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("%s wants one argument, the network's PATH, not %d (see %s --help)", cmd.Name(), len(args), cmd.CommandPath())
+		return fmt.Errorf("%s wants one argument, the network's PATH, not %d", cmd.Name(), len(args))
 	}
 	return nil
 }

@@ -78,9 +78,9 @@ func umask(t *testing.T) os.FileMode {
 	return 0
 }
 
-func listJSON(t *testing.T) []ipn.NetInfo {
+func listJSON(t *testing.T) []netJSON {
 	t.Helper()
-	var nets []ipn.NetInfo
+	var nets []netJSON
 	out := mustIPN(t, nil, "ls", "--json")
 	if err := json.Unmarshal([]byte(out), &nets); err != nil {
 		t.Fatalf("ls --json: %v:\n%s", err, out)
@@ -106,13 +106,13 @@ func TestCreateListStatDestroy(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != wantMode {
 		t.Errorf("network file: %v, %v; want mode %v", st, err, wantMode)
 	}
-	want := ipn.Options{MTU: 4000, NumNodes: 4, Pool: 16, Lossless: true, Mode: wantMode}
+	want := optsJSON{MTU: 4000, NumNodes: 4, Pool: 16, Lossless: true, Mode: modeText(wantMode)}
 	nets := listJSON(t)
-	i := slices.IndexFunc(nets, func(n ipn.NetInfo) bool { return n.Path == path })
+	i := slices.IndexFunc(nets, func(n netJSON) bool { return n.Path == path })
 	if i < 0 {
 		t.Fatalf("ls --json: %s missing from %+v", path, nets)
 	}
-	if n := nets[i]; n.Opts != want || n.Policy != ipn.Hub || !n.Persistent || n.Ports != 0 {
+	if n := nets[i]; n.Opts != want || n.Policy != "hub" || !n.Persistent || n.Ports != 0 {
 		t.Errorf("ls --json: got %+v, want hub, persistent, no ports, options %+v", n, want)
 	}
 	if out := mustIPN(t, nil, "ls"); !strings.Contains(out, path) || !strings.Contains(out, "lossless") {
@@ -258,26 +258,42 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		args []string
-		want string
+		args   []string
+		want   string
+		status int // 1: a failure; 2: a usage error, followed by a line saying where help is
 	}{
-		{[]string{"stat", filepath.Join(dir, "none")}, filepath.Join(dir, "none") + ": no such file, so no network there"},
-		{[]string{"stat", file}, file + " is not a live ipn network"},
-		{[]string{"send", file}, file + " is not a live ipn network"},
-		{[]string{"destroy", file}, file + " is not a live ipn network"},
-		{[]string{"create", filepath.Join(dir, "x"), "--policy", "bus"}, `--policy "bus": want one of hub, switch, l3`},
-		{[]string{"create", filepath.Join(dir, "x"), "--mode", "999"}, `--mode "999": want octal permission bits`},
-		{[]string{"create", file}, "the file exists"},
-		{[]string{"stat"}, "stat wants one argument, the network's PATH, not 0"},
+		{[]string{"stat", filepath.Join(dir, "none")}, filepath.Join(dir, "none") + ": no such file, so no network there", 1},
+		{[]string{"stat", file}, file + " is not a live ipn network", 1},
+		{[]string{"send", file}, file + " is not a live ipn network", 1},
+		{[]string{"destroy", file}, file + " is not a live ipn network", 1},
+		{[]string{"port", filepath.Join(dir, "none"), "1", "--mirror", "on"}, filepath.Join(dir, "none") + ": no such file, so no network there", 1},
+		{[]string{"create", filepath.Join(dir, "x"), "--policy", "bus"}, `--policy "bus": want one of hub, switch, l3, topics`, 2},
+		{[]string{"create", filepath.Join(dir, "x"), "--mode", "999"}, `--mode "999": want octal permission bits`, 2},
+		{[]string{"create", file}, "the file exists", 1},
+		{[]string{"stat"}, "stat wants one argument, the network's PATH, not 0", 2},
+		{[]string{"stat", "a", "b"}, "stat wants one argument, the network's PATH, not 2", 2},
+		{[]string{"port", file}, "accepts 2 arg(s), received 1", 2},
+		{[]string{"ls", "--colour"}, "unknown flag: --colour", 2},
+		{[]string{"recv", file, "--count", "many"}, `invalid argument "many" for "--count"`, 2},
+		{[]string{"lss"}, `unknown command "lss" for "ipn"; did you mean ls?`, 2},
+		{[]string{"top", "--iterations", "-1"}, "--iterations -1: want 0 (no limit) or more", 2},
+		{[]string{"capture", file}, "capture wants -w FILE", 2},
 	} {
 		out, errOut, err := runIPN(t, nil, tc.args...)
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-			t.Errorf("ipn %s: %v; want exit status 1", strings.Join(tc.args, " "), err)
+		if !errors.As(err, &ee) || ee.ExitCode() != tc.status {
+			t.Errorf("ipn %s: %v; want exit status %d", strings.Join(tc.args, " "), err, tc.status)
+		}
+		lines := 1
+		if tc.status == exitUsage {
+			lines = 2
+			if !strings.Contains(errOut, "\nRun 'ipn") || !strings.HasSuffix(errOut, " --help' for usage.\n") {
+				t.Errorf("ipn %s: stderr %q; want it to say where help is", strings.Join(tc.args, " "), errOut)
+			}
 		}
 		if want := "ipn: "; !strings.HasPrefix(errOut, want) || !strings.Contains(errOut, tc.want) ||
-			strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, "ipn: ipn:") {
-			t.Errorf("ipn %s: stderr %q; want one line %q...%q", strings.Join(tc.args, " "), errOut, want, tc.want)
+			strings.Count(errOut, "\n") != lines || strings.Contains(errOut, "ipn: ipn:") {
+			t.Errorf("ipn %s: stderr %q; want %d lines, %q...%q", strings.Join(tc.args, " "), errOut, lines, want, tc.want)
 		}
 		if out != "" {
 			t.Errorf("ipn %s: stdout %q, want none", strings.Join(tc.args, " "), out)

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -44,14 +42,9 @@ address was learned or set (ipn port PATH PORT --addr).`,
 				return err
 			}
 			if cmd.Flags().Changed("mode") {
-				m, err := strconv.ParseUint(mode, 8, 32)
-				if err != nil || m > 0o777 {
-					return fmt.Errorf("--mode %q: want octal permission bits such as 0660", mode)
+				if opts.Mode, err = parseMode(mode, "the network"); err != nil {
+					return err
 				}
-				if m == 0 {
-					return fmt.Errorf("--mode 0: nobody could join the network; give bits such as 0660")
-				}
-				opts.Mode = os.FileMode(m)
 			}
 			opts.Lossless = lossless
 			err = ipn.Create(path, p, opts)
@@ -65,7 +58,7 @@ address was learned or set (ipn port PATH PORT --addr).`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&policy, "policy", "hub", "dispatch policy: hub, switch or l3")
+	f.StringVar(&policy, "policy", "hub", "dispatch policy: "+policyNames())
 	f.IntVar(&opts.MTU, "mtu", 0, fmt.Sprintf("largest message in bytes (default %d)", shm.DefaultMTU))
 	f.IntVar(&opts.NumNodes, "nodes", 0, fmt.Sprintf("number of ports, the most nodes connected at once (default %d)", shm.DefaultPorts))
 	f.IntVar(&opts.Pool, "pool", 0, fmt.Sprintf("messages the network holds in flight (default %d)", shm.DefaultPool))

@@ -22,8 +22,9 @@ func lsCmd() *cobra.Command {
 how many ports are in use, and how many nodes may read and write.
 
 With --json it prints a JSON array of objects with the fields path, policy
-(1 is hub), opts (mtu, numnodes, pool, lossless, mode), persistent,
-ports_in_use, bound, readers and writers.`,
+(by name: hub, switch, l3, topics), opts (mtu, numnodes, pool, lossless, and
+mode as an octal string such as "0660"), persistent, ports_in_use, bound,
+readers, writers and pool_in_use (message slots someone holds).`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			nets, err := ipn.List()
@@ -32,7 +33,11 @@ ports_in_use, bound, readers and writers.`,
 			}
 			slices.SortFunc(nets, func(a, b ipn.NetInfo) int { return strings.Compare(a.Path, b.Path) })
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), nets)
+				out := make([]netJSON, len(nets))
+				for i, n := range nets {
+					out[i] = netToJSON(n)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			return printNets(cmd.OutOrStdout(), nets)
 		}),
@@ -62,7 +67,7 @@ func optionsText(n ipn.NetInfo) string {
 	if o.Lossless {
 		kind = "lossless"
 	}
-	s := fmt.Sprintf("mtu %d, pool %d, %s, mode %04o", o.MTU, o.Pool, kind, o.Mode)
+	s := fmt.Sprintf("mtu %d, pool %d, %s, mode %s", o.MTU, o.Pool, kind, modeText(o.Mode))
 	if n.Persistent {
 		s += ", kept"
 	}

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -23,10 +22,8 @@ recipient reads it in place.`,
 		SilenceUsage:  true,
 		SilenceErrors: true, // main prints them
 	}
-	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), plugCmd(), vdeCmd(), benchCmd())
+	root.AddCommand(demoCmd(), memberCmd(), portCmd(), tapCmd(), tunCmd(), grabCmd(), persistCmd(), unpersistCmd(), cableCmd(), plugCmd(), vdeCmd(), sockCmd(), benchCmd())
 	root.AddCommand(netCommands()...)
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "ipn:", err)
-		os.Exit(1)
-	}
+	root.AddCommand(observeCommands()...)
+	os.Exit(run(root))
 }

@@ -57,6 +57,16 @@ func startNodeCmd(t *testing.T, args ...string) (*exec.Cmd, *netns.Buffer, int) 
 // output, and standard output unless already set, go to the buffer.
 func startNodeWith(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, *netns.Buffer, int) {
 	t.Helper()
+	out := startUntil(t, cmd, "said it joined", nodePort.MatchString)
+	port, _ := strconv.Atoi(nodePort.FindStringSubmatch(out.String())[1])
+	return cmd, out, port
+}
+
+// startUntil starts cmd, killed at the test's end, and waits until its
+// output is what ready looks for (what, for a failure). Its output, and
+// standard output unless already set, go to the buffer it returns.
+func startUntil(t *testing.T, cmd *exec.Cmd, what string, ready func(out string) bool) *netns.Buffer {
+	t.Helper()
 	out := &netns.Buffer{}
 	if cmd.Stdout == nil {
 		cmd.Stdout = out
@@ -67,15 +77,12 @@ func startNodeWith(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, *netns.Buffer, int) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if m := nodePort.FindStringSubmatch(out.String()); m != nil {
-			port, _ := strconv.Atoi(m[1])
-			return cmd, out, port
-		}
+	for deadline := time.Now().Add(20 * time.Second); !ready(out.String()); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%v never said it joined: %s", cmd.Args, out.String())
+			t.Fatalf("%v never %s: %s", cmd.Args, what, out.String())
 		}
 	}
+	return out
 }
 
 // hostOn is one namespace plugged into a network by an interface node.

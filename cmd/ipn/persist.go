@@ -14,14 +14,16 @@ func unpersistCmd() *cobra.Command { return persistenceCmd(false) }
 
 // persistenceCmd is ipn persist or ipn unpersist.
 func persistenceCmd(on bool) *cobra.Command {
-	use, short, long := "persist IFNAME", "Keep an interface node when its process ends", `persist marks the interface node IFNAME (a name, or an interface index) as
+	use, short, long := "persist IFNAME", "Keep an interface node when its process ends", `persist marks the interface node IFNAME (a name, or an interface index,
+with @NETNS after it when several namespaces have one: ipn0@web) as
 persistent: when the ipn tap, tun or grab that controls it ends, the
 coordinator moves the interface's frames itself, and a later command with
 the same interface name takes it over. Root or the user who made the node
 may.`
 	if !on {
 		use, short, long = "unpersist IFNAME", "Stop keeping an interface node", `unpersist clears the persistence of the interface node IFNAME (a name, or an
-interface index). If no process controls it, the node goes at once: a TAP or
+interface index, with @NETNS after it when several namespaces have one:
+ipn0@web). If no process controls it, the node goes at once: a TAP or
 TUN interface is removed, a grabbed interface is given back, and the network
 ends if that was its last node and ipn create does not keep it.`
 	}
@@ -36,7 +38,7 @@ ends if that was its last node and ipn create does not keep it.`
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", info.Name, persistText(info))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", ifaceLabel(info), persistText(info))
 			return nil
 		}),
 	}

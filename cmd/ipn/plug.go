@@ -57,22 +57,18 @@ it plugged in on standard error.`,
 // plug carries the frames of the network at path on the stream in and out
 // until in ends, ctx does, or either side fails.
 func plug(ctx context.Context, cmd *cobra.Command, path, descr string, in, out *os.File) error {
-	n, err := cableNode(path, descr)
+	n, mtu, err := cableNodeMTU(path, descr)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	o, err := n.Options()
-	if err != nil {
-		return err
-	}
 	// Pipes and sockets wait in Go's poller, so that closing them ends a
 	// read or write under way when the other side or a signal ends the plug.
 	in, out = pollable(in), pollable(out)
 	fmt.Fprintf(cmd.ErrOrStderr(), "plug on %s, port %d\n", path, n.Port())
 	return untilOneEnds(ctx, func() { n.Close(); in.Close(); out.Close() },
 		func() error { return toStream(n, out) },
-		func() error { return fromStream(in, n, o.MTU) })
+		func() error { return fromStream(in, n, mtu) })
 }
 
 // pollable returns f in non-blocking mode, so that it waits in Go's

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 
@@ -46,13 +47,13 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			var port int
 			if _, err := fmt.Sscan(args[1], &port); err != nil {
-				return fmt.Errorf("port %q: want a number", args[1])
+				return usageError(fmt.Errorf("port %q: want a number", args[1]))
 			}
-			n := ipn.NewNode(ipn.Any)
+			n, err := bindExisting(args[0])
+			if err != nil {
+				return err
+			}
 			defer n.Close()
-			if err := n.Bind(args[0]); err != nil {
-				return netPathError(args[0], err)
-			}
 			for _, kv := range sets {
 				name, value, ok := strings.Cut(kv, "=")
 				if !ok {
@@ -114,4 +115,20 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 	cmd.Flags().StringVar(&addr, "addr", "", "l3: addresses the port owns, A1,A2,…")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "any policy option, NAME=VALUE (repeatable)")
 	return cmd
+}
+
+// bindExisting binds the network at path for management, which needs
+// execute permission on it. A node of policy Any binds whatever the
+// network's policy, but a Bind of a path with no network would create one,
+// which Any cannot: say that there is no network instead.
+func bindExisting(path string) (*ipn.Node, error) {
+	if _, err := os.Lstat(path); err != nil {
+		return nil, netPathError(path, err)
+	}
+	n := ipn.NewNode(ipn.Any)
+	if err := n.Bind(path); err != nil {
+		n.Close()
+		return nil, netPathError(path, err)
+	}
+	return n, nil
 }

@@ -203,7 +203,13 @@ when a message is sent.`,
 				return err
 			}
 			defer n.Close()
-			return receive(ctx, n, cmd.OutOrStdout(), recvOptions{mtu: mtu, lines: nf.lines, count: count, timeout: timeout})
+			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+			return receive(ctx, n, w, recvOptions{mtu: mtu, count: count, timeout: timeout}, func(b []byte) error {
+				if _, err := w.Write(b); err != nil || !nf.lines {
+					return err
+				}
+				return w.WriteByte('\n')
+			})
 		}),
 	}
 	nf.add(cmd, "write a newline after each message")
@@ -214,20 +220,23 @@ when a message is sent.`,
 
 type recvOptions struct {
 	mtu     int
-	lines   bool
+	dest    string        // what w writes to, for errors: standard output when empty
 	count   int           // 0: no limit
 	timeout time.Duration // 0: none
 }
 
-// receive writes messages to out until the count is reached, a wait for
-// one times out, or ctx is done. Output is buffered and flushed whenever no
-// message is waiting, so a pipeline sees data as soon as the network is
-// idle.
-func receive(ctx context.Context, n *ipn.Node, out io.Writer, o recvOptions) (err error) {
-	w := bufio.NewWriterSize(out, 64<<10)
+// receive hands every message to emit, which writes it to w, until the
+// count is reached, a wait for one times out, or ctx is done. w is flushed
+// whenever no message is waiting, so a pipeline sees data as soon as the
+// network is idle, and at the end.
+func receive(ctx context.Context, n *ipn.Node, w *bufio.Writer, o recvOptions, emit func(msg []byte) error) (err error) {
+	dest := o.dest
+	if dest == "" {
+		dest = "standard output"
+	}
 	defer func() {
 		if ferr := w.Flush(); err == nil && ferr != nil {
-			err = fmt.Errorf("writing standard output: %w", ferr)
+			err = fmt.Errorf("writing %s: %w", dest, ferr)
 		}
 	}()
 	buf := make([]byte, o.mtu)
@@ -237,7 +246,7 @@ func receive(ctx context.Context, n *ipn.Node, out io.Writer, o recvOptions) (er
 		n.SetNonblock(false)
 		if errors.Is(err, ipn.ErrAgain) {
 			if err := w.Flush(); err != nil {
-				return fmt.Errorf("writing standard output: %w", err)
+				return fmt.Errorf("writing %s: %w", dest, err)
 			}
 			if o.timeout > 0 {
 				n.SetReadDeadline(time.Now().Add(o.timeout))
@@ -259,13 +268,8 @@ func receive(ctx context.Context, n *ipn.Node, out io.Writer, o recvOptions) (er
 			}
 			return fmt.Errorf("received %d of %d messages: %s", got, o.count, why)
 		}
-		if _, err := w.Write(buf[:k]); err != nil {
-			return fmt.Errorf("writing standard output: %w", err)
-		}
-		if o.lines {
-			if err := w.WriteByte('\n'); err != nil {
-				return fmt.Errorf("writing standard output: %w", err)
-			}
+		if err := emit(buf[:k]); err != nil {
+			return fmt.Errorf("writing %s: %w", dest, err)
 		}
 	}
 	return nil

@@ -16,7 +16,7 @@ import (
 
 // statOutput is what ipn stat --json prints.
 type statOutput struct {
-	Net    ipn.NetInfo    `json:"net"`
+	Net    netJSON        `json:"net"`
 	Ports  []ipn.PortInfo `json:"ports"`
 	Policy string         `json:"policy,omitempty"` // the policy's own state: a switch's VLANs and MAC table
 }
@@ -34,8 +34,8 @@ for it now.
 
 With --json it prints an object with "net" (the fields of ipn ls --json) and
 "ports", an array of objects with the fields port, descr, pid, uid, read,
-write, sent, sent_bytes, received, received_bytes, dropped, blocked and
-queued, and for an interface node (ipn tap, tun, grab) "iface": its kind,
+write, sent, sent_bytes, received, received_bytes, dropped, blocked,
+hop_drops and queued, and for an interface node (ipn tap, tun, grab) "iface": its kind,
 name, index, whether it is persistent, and whether the coordinator pumps it
 because no process controls it.`,
 		Args: onePath,
@@ -49,7 +49,7 @@ because no process controls it.`,
 			}
 			pol, _ := ipn.StatPolicy(args[0])
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), statOutput{info, ports, pol})
+				return writeJSON(cmd.OutOrStdout(), statOutput{netToJSON(info), ports, pol})
 			}
 			if err := printStat(cmd.OutOrStdout(), info, ports); err != nil {
 				return err
@@ -87,6 +87,9 @@ func descrText(p ipn.PortInfo) string {
 		return p.Descr
 	}
 	s := fmt.Sprintf("%s %s (index %d", f.Kind, f.Name, f.Index)
+	if f.Netns != "" {
+		s += ", netns " + f.Netns
+	}
 	if f.Persist {
 		s += ", persistent"
 	}

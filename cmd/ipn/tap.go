@@ -71,23 +71,33 @@ needs CAP_NET_ADMIN.`
 		Example: example,
 		Args:    onePath,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			path := args[0]
 			open := func(mtu int) (netdev.Device, error) {
-				switch {
-				case kind == netdev.KindTUN && mtu >= netdev.OffloadMTU:
-					return netdev.NewTUNOffload(name)
-				case kind == netdev.KindTUN:
-					return netdev.NewTUN(name)
-				case mtu >= netdev.OffloadMTU:
-					return netdev.NewTAPOffload(name)
-				}
-				return netdev.NewTAP(name)
+				return f.inNetns(func(at *netns.NS) (netdev.Device, error) {
+					name, err := newName(at, path, kind, name)
+					if err != nil {
+						return nil, err
+					}
+					var dev netdev.Device
+					switch {
+					case kind == netdev.KindTUN && mtu >= netdev.OffloadMTU:
+						dev, err = netdev.NewTUNOffload(name)
+					case kind == netdev.KindTUN:
+						dev, err = netdev.NewTUN(name)
+					case mtu >= netdev.OffloadMTU:
+						dev, err = netdev.NewTAPOffload(name)
+					default:
+						dev, err = netdev.NewTAP(name)
+					}
+					return dev, nameTaken(kind, name, at, err)
+				})
 			}
-			return joinAndPump(cmd, args[0], kind, name, f, open)
+			return joinAndPump(cmd, path, kind, name, f, open)
 		}),
 	}
-	cmd.Flags().StringVar(&name, "name", "", "interface name (default ipnN)")
+	cmd.Flags().StringVar(&name, "name", "", "interface name (default: the first ipnN free in the namespace and among the network's nodes)")
 	f.keepFlags(cmd, "interface")
-	cmd.Flags().StringVar(&f.netns, "netns", "", "move the interface into this network namespace (as made by ip netns add)")
+	cmd.Flags().StringVar(&f.netns, "netns", "", "make the interface in this network namespace (as made by ip netns add)")
 	cmd.Flags().StringVar(&f.addr, "addr", "", "give the interface this address (CIDR, as 10.0.0.1/24) and set it up")
 	cmd.Flags().BoolVar(&f.up, "up", false, "set the interface up")
 	return cmd
@@ -124,7 +134,7 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, f ifaceFlags, open
 	persist := f.persist || f.detach
 	n := ipn.NewNode(ipn.Any)
 	n.SetDescr(strings.TrimSpace(kind + " " + name))
-	dev, info, err := takeOver(n, path, name)
+	dev, info, err := takeOver(n, path, f.key(name))
 	fresh := err == nil && dev == nil
 	if fresh {
 		err = n.Connect(path)
@@ -148,7 +158,7 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, f ifaceFlags, open
 			err = f.configure(dev.Name(), fitMTU(kind, o.MTU))
 		}
 	case persist && !info.Persist:
-		info, err = ipn.SetPersist(info.Name, true)
+		info, err = ipn.SetPersist(ifaceKey(info), true)
 	}
 	if err != nil {
 		if dev != nil {
@@ -157,13 +167,13 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, f ifaceFlags, open
 		n.Close()
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d%s\n", dev.Kind(), dev.Name(), path, n.Port(), ifaceNote(info))
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s on %s, port %d%s\n", dev.Kind(), ifaceLabel(info), path, n.Port(), ifaceNote(info))
 	if f.detach {
 		// The coordinator pumps a persistent interface once its process
 		// lets go: let go now.
 		dev.Close()
 		n.Close()
-		fmt.Fprintf(cmd.OutOrStdout(), "detached: the coordinator moves its frames until ipn unpersist %s\n", dev.Name())
+		fmt.Fprintf(cmd.OutOrStdout(), "detached: the coordinator moves its frames until ipn unpersist %s\n", ifaceLabel(info))
 		return nil
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -171,15 +181,16 @@ func joinAndPump(cmd *cobra.Command, path, kind, name string, f ifaceFlags, open
 	return netdev.Pump(ctx, dev, &nodeSlots{Node: n}, o.MTU)
 }
 
-// takeOver takes over the persistent interface node called name, if there
-// is one; it returns no device and no error if there is none.
-func takeOver(n *ipn.Node, path, name string) (netdev.Device, ipn.IfaceInfo, error) {
-	if name == "" {
+// takeOver takes over the persistent interface node key names (NAME or
+// NAME@NETNS), if there is one; it returns no device and no error if there
+// is none.
+func takeOver(n *ipn.Node, path, key string) (netdev.Device, ipn.IfaceInfo, error) {
+	if key == "" {
 		return nil, ipn.IfaceInfo{}, nil
 	}
 	// The interface may be in another network namespace by now: ask the
-	// coordinator, which knows its nodes by name.
-	fd, info, err := n.TakeOver(path, name)
+	// coordinator, which knows where its nodes live.
+	fd, info, err := n.TakeOver(path, key)
 	if errors.Is(err, syscall.ENODEV) {
 		return nil, ipn.IfaceInfo{}, nil // an interface, but not an ipn node
 	}
@@ -199,6 +210,98 @@ func attach(n *ipn.Node, persist bool, open func(mtu int) (netdev.Device, error)
 	}
 	info, err := n.AttachInterface(dev.FD(), persist)
 	return dev, info, err
+}
+
+// key names the interface called name for a take-over: in the namespace
+// of --netns when it is given.
+func (f ifaceFlags) key(name string) string {
+	if name == "" || f.netns == "" {
+		return name
+	}
+	return name + "@" + f.netns
+}
+
+// ifaceKey names the interface node info describes unambiguously, by its
+// namespace's inode.
+func ifaceKey(info ipn.IfaceInfo) string {
+	if info.NetnsInode == 0 {
+		return info.Name
+	}
+	return fmt.Sprintf("%s@net:[%d]", info.Name, info.NetnsInode)
+}
+
+// ifaceLabel names an interface node for people: NAME, or NAME@NETNS when
+// it lives in another namespace than the coordinator's.
+func ifaceLabel(info ipn.IfaceInfo) string {
+	if info.Netns == "" {
+		return info.Name
+	}
+	return info.Name + "@" + info.Netns
+}
+
+// newName is name, or when it is empty the first ipnN (ipntunN for a TUN)
+// that is free in the namespace at, where the interface will live, and
+// among the interface nodes of the network at path, so that a name tells
+// its nodes apart.
+func newName(at *netns.NS, path, kind, name string) (string, error) {
+	if name != "" {
+		return name, nil
+	}
+	_, ports, err := ipn.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	nodes := map[string]bool{}
+	for _, p := range ports {
+		if p.Iface != nil {
+			nodes[p.Iface.Name] = true
+		}
+	}
+	prefix := "ipn"
+	if kind == netdev.KindTUN {
+		prefix = "ipntun"
+	}
+	return netdev.FreeName(prefix, func(s string) bool { return nodes[s] || at.Has(s) }), nil
+}
+
+// inNetns runs open with the namespace the new interface is to live in,
+// the host's or --netns: inside it, so that a TAP or TUN is made there and
+// never has to be free, nor moved, in the host.
+func (f ifaceFlags) inNetns(open func(at *netns.NS) (netdev.Device, error)) (netdev.Device, error) {
+	at, err := f.space()
+	if err != nil {
+		return nil, err
+	}
+	defer at.Close()
+	if f.netns == "" {
+		return open(at)
+	}
+	var dev netdev.Device
+	err = at.Do(func() error {
+		var err error
+		dev, err = open(at)
+		return err
+	})
+	return dev, err
+}
+
+// nameTaken is err, the failure to make a TAP or TUN called name in the
+// namespace at, saying so when an interface there has the name already:
+// the kernel refuses a name an interface of another kind has with a bare
+// EINVAL.
+func nameTaken(kind, name string, at *netns.NS, err error) error {
+	if err == nil || !at.Has(name) {
+		return err
+	}
+	return &explained{msg: fmt.Sprintf("%s %s: an interface called %s exists already in the %s; choose another --name", kind, name, name, at), err: err}
+}
+
+// space opens the namespace the interface lives in: --netns, or the host's.
+func (f ifaceFlags) space() (*netns.NS, error) {
+	if f.netns != "" {
+		return netns.Open(f.netns)
+	}
+	return netns.Host()
 }
 
 func ifaceNote(info ipn.IfaceInfo) string {
@@ -224,36 +327,26 @@ func fitMTU(kind string, mtu int) int {
 	return mtu
 }
 
-// configure sets up the new interface called name, already handed to the
-// coordinator (which knows it by name and index): its MTU when mtu is not
-// 0, then the namespace, address and state the flags ask for.
+// configure sets up the new interface called name, made in its namespace
+// (inNetns) and already handed to the coordinator: its MTU when mtu is not
+// 0, then the address and state the flags ask for.
 func (f ifaceFlags) configure(name string, mtu int) error {
 	setUp := f.netns != "" || f.addr != "" || f.up
 	if mtu == 0 && !setUp {
 		return nil
 	}
-	host, err := netns.Host()
+	at, err := f.space()
 	if err != nil {
 		return err
 	}
-	defer host.Close()
+	defer at.Close()
 	if mtu > 0 {
-		if err := host.SetMTU(name, mtu); err != nil {
+		if err := at.SetMTU(name, mtu); err != nil {
 			return err
 		}
 	}
 	if !setUp {
 		return nil
-	}
-	at := host
-	if f.netns != "" {
-		if at, err = netns.Open(f.netns); err != nil {
-			return err
-		}
-		defer at.Close()
-		if err := host.Move(name, at); err != nil {
-			return err
-		}
 	}
 	if f.addr != "" {
 		if err := at.AddAddr(name, f.addr); err != nil {

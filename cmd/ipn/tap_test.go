@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/ipn-project/ipn/internal/netns"
 	"github.com/ipn-project/ipn/internal/netns/netnstest"
 )
 
@@ -90,4 +92,64 @@ func grabAndTap(t *testing.T, kind string, subnet int) (grabbed, tapped hostOn) 
 	port := startNode(t, "grab", path, vethHost)
 	tapped = plugNS(t, path, "tap", tag+"-1", tag+"t", fmt.Sprintf("10.%d.0.2/24", subnet))
 	return hostOn{ns: ns, dev: vethNS, port: port}, tapped
+}
+
+// TestTapNetnsDefaultNames: two TAP nodes made with --netns and no --name,
+// in two namespaces, both join (each gets an ipnN of its own, made inside
+// its namespace) and carry a ping between the namespaces; the same
+// --name in two namespaces makes two nodes, which unpersist tells apart
+// only with @NETNS.
+func TestTapNetnsDefaultNames(t *testing.T) {
+	needNetAdmin(t)
+	path := newNet(t, "--policy", "switch", "--lossless", "--pool", "64")
+	tag := nsTag("dn")
+	ns := []*netns.NS{netnstest.New(t, tag+"-a"), netnstest.New(t, tag+"-b")}
+	detached := regexp.MustCompile(`ipn unpersist (\S+)`)
+	var names []string
+	for i, at := range ns {
+		out := mustIPN(t, nil, "tap", path, "--netns", at.Name, "--addr", fmt.Sprintf("10.226.0.%d/24", i+1), "--detach")
+		m := detached.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("ipn tap --netns %s --detach said %q", at.Name, out)
+		}
+		key := m[1]
+		t.Cleanup(func() { runIPN(t, nil, "unpersist", key) })
+		name, where, _ := strings.Cut(key, "@")
+		if where != at.Name || !regexp.MustCompile(`^ipn\d+$`).MatchString(name) {
+			t.Errorf("node %q, want ipnN@%s", key, at.Name)
+		}
+		if !at.Has(name) {
+			t.Errorf("%s is not in %s", name, at)
+		}
+		names = append(names, name)
+	}
+	if names[0] == names[1] {
+		t.Errorf("both default names are %s: the second is already a node of the network", names[0])
+	}
+	waitStat(t, path, names[1]+" (index", "netns "+ns[1].Name, "pumped by ipnd")
+	mustPing(t, ns[0], "10.226.0.2", "between the two default-named TAP nodes")
+	mustPing(t, ns[1], "10.226.0.1", "between the two default-named TAP nodes")
+
+	// One name in two namespaces: two nodes, and a name that needs its
+	// namespace.
+	same := tag + "s"
+	for _, at := range ns {
+		mustIPN(t, nil, "tap", path, "--netns", at.Name, "--name", same, "--detach")
+		t.Cleanup(func() { runIPN(t, nil, "unpersist", same+"@"+at.Name) })
+	}
+	_, errOut, err := runIPN(t, nil, "unpersist", same)
+	if err == nil || !strings.Contains(errOut, "NAME@NETNS") || !strings.Contains(errOut, same+"@"+ns[0].Name) {
+		t.Errorf("unpersist of a name two namespaces have: %v, %q; want it refused as ambiguous (ENOTUNIQ)", err, errOut)
+	}
+	if out := mustIPN(t, nil, "unpersist", same+"@"+ns[0].Name); !strings.Contains(out, "removed") {
+		t.Errorf("unpersist %s@%s said %q", same, ns[0].Name, out)
+	}
+	if ns[0].Has(same) || !ns[1].Has(same) {
+		t.Errorf("after unpersist %s@%s: in %s %v, in %s %v; want only the second left", same, ns[0].Name,
+			ns[0], ns[0].Has(same), ns[1], ns[1].Has(same))
+	}
+	// Now the name alone is unambiguous again.
+	if out := mustIPN(t, nil, "unpersist", same); !strings.Contains(out, same+"@"+ns[1].Name) {
+		t.Errorf("unpersist %s said %q, want the node in %s", same, out, ns[1])
+	}
 }

@@ -125,12 +125,12 @@ func needVDE(t *testing.T) {
 	}
 }
 
-// serveVDESock runs ipn vde for the network at path and returns its socket
-// directory once it listens.
-func serveVDESock(t *testing.T, path string) string {
+// serveVDESock runs ipn vde for the network at path, with more flags if
+// given, and returns its socket directory once it listens.
+func serveVDESock(t *testing.T, path string, flags ...string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "sw")
-	srv := ipnCmd(t, "vde", path, "--sock", dir)
+	srv := ipnCmd(t, append([]string{"vde", path, "--sock", dir}, flags...)...)
 	log := &netns.Buffer{}
 	srv.Stdout, srv.Stderr = log, log
 	if err := srv.Start(); err != nil {

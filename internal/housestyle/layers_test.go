@@ -18,15 +18,17 @@ import (
 // other nor anything above them; netdev is a leaf (the style guide,
 // "Layout and boundaries").
 var layers = map[string][]string{
-	"shm":         {mod + "/internal/errno"},
-	"ring":        {mod + "/internal/errno", mod + "/shm"},
-	"dispatch":    {mod + "/internal/errno", mod + "/shm", mod + "/ring"},
-	"wire":        {mod + "/internal/errno", mod + "/ring", mod + "/dispatch"},
-	"plane":       {mod + "/shm", mod + "/ring", mod + "/wire"},
-	"netdev":      {},
-	"vxlan":       {mod + "/internal/errno"},
-	"coordinator": {mod + "/internal/", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane", mod + "/netdev"},
-	"":            {mod + "/internal/errno", mod + "/internal/fdpass", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane"},
+	"shm":               {mod + "/internal/errno"},
+	"ring":              {mod + "/internal/errno", mod + "/shm"},
+	"dispatch":          {mod + "/internal/errno", mod + "/shm", mod + "/ring"},
+	"wire":              {mod + "/internal/errno", mod + "/ring", mod + "/dispatch"},
+	"plane":             {mod + "/shm", mod + "/ring", mod + "/wire"},
+	"netdev":            {},
+	"netdev/netdevtest": {mod + "/netdev"},
+	"internal/member":   {mod + "/internal/fdpass", mod + "/plane", mod + "/ring", mod + "/wire"},
+	"vxlan":             {mod + "/internal/errno"},
+	"coordinator":       {mod + "/internal/", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane", mod + "/netdev"},
+	"":                  {mod + "/internal/errno", mod + "/internal/fdpass", mod + "/shm", mod + "/ring", mod + "/dispatch", mod + "/wire", mod + "/plane"},
 }
 
 // mod is the module path.

@@ -206,6 +206,3 @@ func (m *Member) Kill() {
 	<-m.done
 	m.done <- nil
 }
-
-// Done reports the member's exit without blocking.
-func (m *Member) Done() <-chan error { return m.done }
