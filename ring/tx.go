@@ -291,6 +291,8 @@ func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
 	}
 	var st stallWatch
 	st.init(p)
+	start := time.Now()
+	defer func() { p.waited.Add(int64(time.Since(start))) }()
 	for {
 		if p.tx.spin.until(p.roomLikely) {
 			if s, ok := p.allocStep(); ok {
@@ -766,4 +768,29 @@ func (p *Port) holders() uint64 {
 		}
 	}
 	return set
+}
+
+// SendStats are what a port's send side counted.
+type SendStats struct {
+	Sent, Bytes uint64
+	// Dropped counts messages left out for a recipient (its backlog full,
+	// or lossy with no slot), once per recipient.
+	Dropped uint64
+	NoSlot  uint64        // messages that found no slot at all
+	Blocked uint64        // sends that found no room
+	Waited  time.Duration // time sends waited for room (lossless)
+}
+
+// SendStats reads the port's send counters.
+func (p *Port) SendStats() SendStats {
+	own := p.tx.own
+	if own == nil {
+		return SendStats{}
+	}
+	st := SendStats{Sent: own.sent.Load(), Bytes: own.sentB.Load(), NoSlot: own.noSlot.Load(),
+		Blocked: own.blocked.Load(), Waited: time.Duration(p.waited.Load())}
+	for i := range own.drops {
+		st.Dropped += own.drops[i].Load()
+	}
+	return st
 }
