@@ -447,7 +447,9 @@ func (p *Port) submit(t Tx, n, hop int, to uint64, dispatch func(*Delivery), oob
 
 // publish writes the entry for slot s, n bytes, to the recipients in to
 // that may take it, and wakes those that sleep. It returns how many it was
-// published to; with none, the slot is free again. Inside a send step.
+// published to; with none, the slot is free again, unless the network
+// keeps history: then the entry is published for receivers that join
+// later. Inside a send step.
 func (p *Port) publish(s uint32, n, hop int, to uint64, gen uint32, oob bool) int {
 	t, own, g := &p.tx, p.tx.own, p.n.g
 	k, lg, tail, limit := 0, &own.data, own.dataTail, uint64(g.Pool)
@@ -474,7 +476,7 @@ func (p *Port) publish(s uint32, n, hop int, to uint64, gen uint32, oob bool) in
 		}
 		kept |= 1 << r
 	}
-	if kept == 0 {
+	if kept == 0 && (oob || g.History == 0) {
 		t.free = append(t.free, s)
 		return 0
 	}
