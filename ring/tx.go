@@ -53,6 +53,7 @@ type txState struct {
 	// incarnation that position belongs to, and the sleep sequence we last
 	// woke (we cannot clear its flag, so we remember).
 	seen     []uint64
+	floor    []uint64 // where a receiver new to us starts reading our log
 	seenRx   []*rxView
 	woke     []uint64
 	spin     spinner
@@ -81,6 +82,7 @@ func (t *txState) init(g shm.Geometry, own *txView) {
 	t.cells = [2][]uint32{make([]uint32, g.LogCap), make([]uint32, g.OOBCap)}
 	t.tail = [2]uint64{own.dataTail.Load(), own.oobTail.Load()}
 	t.seen = make([]uint64, g.Ports)
+	t.floor = make([]uint64, g.Ports)
 	t.seenRx = make([]*rxView, g.Ports)
 	t.woke = make([]uint64, g.Ports)
 	t.histGen = make([]uint32, g.Ports)
@@ -545,13 +547,16 @@ func (p *Port) backlogOK(r int, rv *rxView, pos, limit uint64, oob bool) bool {
 		return pos-rv.position(p.id, true).Load() < limit
 	}
 	if t.seenRx[r] != rv {
+		// A receiver new to us has not looked at our log yet: its backlog
+		// starts where it will start reading, not at its zero position.
 		t.seenRx[r], t.seen[r], t.woke[r] = rv, rv.position(p.id, false).Load(), 0
+		t.floor[r] = pos - min(pos, uint64(p.n.g.History))
 	}
-	if pos-t.seen[r] < limit {
+	if pos-max(t.seen[r], t.floor[r]) < limit {
 		return true
 	}
 	t.seen[r] = rv.position(p.id, false).Load()
-	return pos-t.seen[r] < limit
+	return pos-max(t.seen[r], t.floor[r]) < limit
 }
 
 // wakeRx wakes port r's receiver if it announced it sleeps and we have not

@@ -291,6 +291,11 @@ func receive(ctx context.Context, n *ipn.Node, w *bufio.Writer, o recvOptions, e
 			}
 			k, err = n.RecvContext(ctx, buf)
 		}
+		if ob, ok := n.RecvOOB(oob[:]); ok {
+			if msg := stalledNotice(oob[:ob]); msg != "" {
+				fmt.Fprintln(os.Stderr, msg)
+			}
+		}
 		if err != nil {
 			var why string
 			switch {
@@ -305,11 +310,6 @@ func receive(ctx context.Context, n *ipn.Node, w *bufio.Writer, o recvOptions, e
 				return nil
 			}
 			return fmt.Errorf("received %d of %d messages: %s", got, o.count, why)
-		}
-		if ob, ok := n.RecvOOB(oob[:]); ok {
-			if msg := stalledNotice(oob[:ob]); msg != "" {
-				fmt.Fprintln(os.Stderr, msg)
-			}
 		}
 		if err := emit(buf[:k]); err != nil {
 			return fmt.Errorf("writing %s: %w", dest, err)
