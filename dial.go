@@ -1,6 +1,7 @@
 package ipn
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -23,6 +24,9 @@ func dial() (*net.UnixConn, error) {
 	if err == nil {
 		return c, nil
 	}
+	if err := notOurs(path, err); err != nil {
+		return nil, err
+	}
 	if os.Getenv(EnvNoAutostart) != "" {
 		return nil, fmt.Errorf("%w at %s: %v", ErrNoCoordinator, path, err)
 	}
@@ -38,6 +42,37 @@ func dial() (*net.UnixConn, error) {
 		return nil, fmt.Errorf("%w at %s: started one, but it does not answer: %v", ErrNoCoordinator, path, err)
 	}
 	return c, nil
+}
+
+// notOurs returns the error to give, rather than start a coordinator, when
+// the one at path is not this user's: its socket refuses this user
+// (another user's, or a group this user is not in), or none answers and its
+// directory is another user's, where this user cannot start one. It
+// returns nil when starting one is worth a try.
+func notOurs(path string, dialErr error) error {
+	uid := os.Getuid()
+	if errors.Is(dialErr, syscall.EACCES) || errors.Is(dialErr, syscall.EPERM) {
+		whose := "its directory is closed to this user"
+		if st, err := os.Stat(path); err == nil {
+			sys := st.Sys().(*syscall.Stat_t)
+			whose = fmt.Sprintf("its socket belongs to uid %d, group %d, mode %04o", sys.Uid, sys.Gid, st.Mode().Perm())
+		}
+		return fmt.Errorf("the coordinator at %s is not reachable by uid %d (%s): use one of your own "+
+			"(unset %s, or point it at a socket you own), or ask its owner for access (the system one: ipnd --system --group NAME, "+
+			"and membership of that group): %w (%w)", path, uid, whose, wire.EnvSocket, syscall.EACCES, ErrNoCoordinator)
+	}
+	if uid == 0 {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err == nil {
+		if owner := st.Sys().(*syscall.Stat_t).Uid; owner != uint32(uid) {
+			return fmt.Errorf("no coordinator answers at %s (%v), and its directory %s belongs to uid %d, so uid %d cannot start one there: "+
+				"have its owner start it (the system one: systemctl start ipnd.socket), or set %s to a socket of your own: %w",
+				path, dialErr, dir, owner, uid, wire.EnvSocket, ErrNoCoordinator)
+		}
+	}
+	return nil
 }
 
 func dialOnce(path string) (*net.UnixConn, error) {
@@ -71,6 +106,12 @@ func startCoordinator(path string) error {
 	}
 	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if _, set := os.LookupEnv(wire.EnvIdleExit); !set {
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, wire.EnvIdleExit+"="+wire.AutostartIdle.String())
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start coordinator %s: %w", cmd.Path, err)

@@ -3,6 +3,7 @@ module github.com/ipn-project/ipn
 go 1.26.0
 
 require (
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/ebitengine/purego v0.11.3
 	github.com/edsrzf/mmap-go v1.2.0
 	github.com/google/gopacket v1.1.19

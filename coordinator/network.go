@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"github.com/ipn-project/ipn/wire"
 	"math/bits"
@@ -170,6 +171,10 @@ func (m *member) create(req *wire.Request, in []int) (*wire.Response, error) {
 	}
 	name := fmt.Sprintf("%s%d-%d-%d-%d", segPrefix, os.Getpid(), st.Dev, st.Ino, segSeq.Add(1))
 	data, err := plane.Create(name, g)
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		return nil, fmt.Errorf("coordinator out of file descriptors (limit %s) for network %s, which needs %d: %w",
+			nofileLimit(), req.Path, 2, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -521,6 +526,9 @@ func (s *Server) endNet(n *network) {
 	s.mu.Lock()
 	if s.nets[n.key] == n {
 		delete(s.nets, n.key)
+		if len(s.nets) == 0 {
+			s.quiet = time.Now()
+		}
 	}
 	s.mu.Unlock()
 	n.end()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ipn-project/ipn/wire"
 	"log/slog"
 	"net"
 	"os"
@@ -13,11 +12,13 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ipn-project/ipn/internal/fdpass"
 	"github.com/ipn-project/ipn/internal/unixsock"
+	"github.com/ipn-project/ipn/wire"
 )
 
 // Server is the coordinator: it keeps the registry of networks and serves
@@ -38,6 +39,9 @@ type Server struct {
 	// ifaces are the interface nodes, told apart by namespace and index
 	// (iface.where). Lock order: a network's mu, then mu.
 	ifaces map[*iface]bool
+	// quiet is when the last member connection closed or the last
+	// network ended, whichever came later (see Idle).
+	quiet time.Time
 
 	counters counters // for Snapshot
 }
@@ -56,7 +60,7 @@ func NewServer(log *slog.Logger, segDir string) *Server {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &Server{log: log, segDir: segDir, nets: map[netKey]*network{}, conns: map[*member]struct{}{},
-		ifaces: map[*iface]bool{}, ctx: ctx, stop: stop}
+		ifaces: map[*iface]bool{}, ctx: ctx, stop: stop, quiet: time.Now()}
 }
 
 // segPrefix names this coordinator's segments: ipnd-<pid>-<dev>-<ino>, so a
@@ -83,13 +87,19 @@ func (s *Server) Listen(path string, mode os.FileMode) error {
 		ln.Close()
 		return fmt.Errorf("coordinator: %w", err)
 	}
+	s.Serve(ln)
+	return nil
+}
+
+// Serve serves members on ln, a unixpacket socket already listening (one
+// that systemd passed in, say), until Close, which closes it.
+func (s *Server) Serve(ln *net.UnixListener) {
 	s.sweep()
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()
-	s.log.Info("coordinator listening", "socket", path)
+	s.log.Info("coordinator listening", "socket", ln.Addr().String())
 	s.start("accept", func() { s.acceptLoop(ln) })
-	return nil
 }
 
 // legacySegDir is where coordinators of layout version 1 made segment
@@ -118,14 +128,48 @@ func (s *Server) sweep() {
 	}
 }
 
+// Accept's back-off after an error, such as running out of descriptors:
+// it doubles from the first to the last, and starts again at the first
+// once a connection is accepted.
+const (
+	acceptBackoffFirst = 5 * time.Millisecond
+	acceptBackoffLast  = time.Second
+)
+
+// acceptLoop takes members' connections until ln is closed. An error does
+// not end it: out of descriptors (EMFILE, ENFILE) or of memory, it says so
+// to the member waiting (see refuseOne), backs off, and accepts again, so
+// that the coordinator serves again once resources return.
 func (s *Server) acceptLoop(ln *net.UnixListener) {
+	reserve := openReserve()
+	defer func() { unix.Close(reserve) }()
+	backoff, lastErr := time.Duration(0), error(nil)
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Error("accept", "err", err)
+			if errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			lastErr = err
+			if backoff == 0 {
+				backoff = acceptBackoffFirst
+				s.log.Error("accept: backing off", "err", err)
+			} else if backoff = 2 * backoff; backoff > acceptBackoffLast {
+				backoff = acceptBackoffLast
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				reserve = s.refuseOne(ln, reserve, err)
+			}
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return
+			}
+			continue
+		}
+		if backoff != 0 {
+			s.log.Info("accept: serving again", "after", lastErr)
+			backoff = 0
 		}
 		m := &member{srv: s, conn: c, port: -1}
 		s.mu.Lock()
@@ -186,26 +230,36 @@ func (m *member) serve() {
 		m.conn.Close()
 		s.mu.Lock()
 		delete(s.conns, m)
+		if len(s.conns) == 0 {
+			s.quiet = time.Now()
+		}
 		s.mu.Unlock()
 	}()
 	creds, err := PeerCreds(m.conn)
 	if err != nil {
 		s.log.Warn("peer credentials", "err", err)
+		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			err = fmt.Errorf("coordinator out of file descriptors (limit %s), try again later: %w", nofileLimit(), err)
+		}
+		refuse(m.conn, err)
 		return
 	}
 	m.creds = creds
 	buf := make([]byte, wire.MaxMessage)
 	for {
 		n, in, err := fdpass.Recv(m.conn, buf)
+		var truncated error
 		if errors.Is(err, fdpass.ErrTruncated) {
-			n, err = -1, nil
+			n, truncated, err = -1, err, nil
 		}
 		if err != nil || n == 0 {
 			return
 		}
 		var resp *wire.Response
 		var fds []int
-		if n < 0 {
+		if n < 0 && errors.Is(truncated, syscall.EMFILE) {
+			resp = wire.ErrorResponse(fmt.Errorf("coordinator: the request's descriptors could not be received (limit %s): %w", nofileLimit(), truncated))
+		} else if n < 0 {
 			resp = wire.ErrorResponse(fmt.Errorf("%w: message longer than %d bytes", wire.ErrProtocol, wire.MaxMessage))
 		} else if req, err := wire.DecodeRequest(buf[:n]); err != nil {
 			closeFDs(in)
@@ -230,6 +284,87 @@ func (m *member) serve() {
 			return
 		}
 	}
+}
+
+// openReserve opens a descriptor kept for refuseOne, or returns -1.
+func openReserve() int {
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// refuseOne answers one member waiting to be accepted while the
+// coordinator is out of descriptors: it closes reserve to make room,
+// accepts the connection, answers with err (EMFILE) and the limit, hangs
+// up, and opens its reserve again, which it returns. Without a reserve
+// the member waits until a later accept succeeds.
+func (s *Server) refuseOne(ln *net.UnixListener, reserve int, err error) int {
+	if reserve < 0 {
+		return openReserve()
+	}
+	unix.Close(reserve)
+	if c, aerr := ln.AcceptUnix(); aerr == nil {
+		refuse(c, fmt.Errorf("coordinator out of file descriptors (limit %s), try again later: %w", nofileLimit(), err))
+		c.Close()
+	}
+	return openReserve()
+}
+
+// refuseWait bounds how long refuse waits for the member's request.
+const refuseWait = time.Second
+
+// refuse answers the first request on c with err, without serving it.
+// It reads the request first: a unix socket closed with a packet unread
+// resets the connection, and the member would read ECONNRESET rather than
+// the answer.
+func refuse(c *net.UnixConn, err error) {
+	c.SetDeadline(time.Now().Add(refuseWait))
+	var buf [wire.MaxMessage]byte
+	if _, fds, rerr := fdpass.Recv(c, buf[:]); rerr == nil {
+		closeFDs(fds)
+	}
+	if b, eerr := wire.EncodeResponse(wire.ErrorResponse(err)); eerr == nil {
+		fdpass.Send(c, b)
+	}
+}
+
+// nofileLimit is this process's RLIMIT_NOFILE, as text.
+func nofileLimit() string {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil {
+		return "unknown"
+	}
+	return strconv.FormatUint(lim.Cur, 10)
+}
+
+// Idle returns a channel that is closed once the coordinator has had no
+// network and no member connection for d (ipnd --idle-exit), or when it
+// closes. It watches on a goroutine of its own until then.
+func (s *Server) Idle(d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	tick := min(max(d/4, 10*time.Millisecond), time.Second)
+	s.start("idle", func() {
+		defer close(done)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-t.C:
+			}
+			s.mu.Lock()
+			idle := len(s.nets) == 0 && len(s.conns) == 0 && time.Since(s.quiet) >= d
+			s.mu.Unlock()
+			if idle {
+				s.log.Info("idle: no network and no member", "for", d)
+				return
+			}
+		}
+	})
+	return done
 }
 
 func closeFDs(fds []int) {

@@ -164,7 +164,7 @@ func Attach(h Handover, fds []int, fetch Fetcher) (*Network, error) {
 		closeAll(fds)
 		return nil, fmt.Errorf("ring: %w: %d descriptors, the hand-over describes %d", ErrHandover, len(fds), h.NumFDs())
 	}
-	ctlFD, err := unix.Dup(fds[0])
+	ctlFD, err := dupCloexec(fds[0])
 	if err != nil {
 		closeAll(fds)
 		return nil, fmt.Errorf("ring: attach: %w", err)
@@ -289,7 +289,7 @@ func (n *Network) keepOrClose(o *shm.Object, keep bool) {
 		o.CloseFD()
 		return
 	}
-	if fd, err := unix.Dup(o.FD()); err == nil {
+	if fd, err := dupCloexec(o.FD()); err == nil {
 		n.keep = append(n.keep, fd)
 	}
 	o.CloseFD()
@@ -397,4 +397,10 @@ func (n *Network) refreshPeers() bool {
 	}
 	n.install(Handover{Self: n.self, Ports: others}, otherFDs)
 	return true
+}
+
+// dupCloexec duplicates fd, close-on-exec: a descriptor a member keeps
+// must not leak into the programs it runs.
+func dupCloexec(fd int) (int, error) {
+	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 }

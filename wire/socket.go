@@ -4,10 +4,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // EnvSocket overrides where the coordinator listens and members dial.
 const EnvSocket = "IPN_COORDINATOR"
+
+// EnvIdleExit, in a coordinator's environment, is the default of its
+// --idle-exit flag: how long it stays with no network and no member before
+// it exits ("0" keeps it running). The client sets it to AutostartIdle in
+// a coordinator it starts, unless the user's environment already has it.
+const EnvIdleExit = "IPN_IDLE_EXIT"
+
+// AutostartIdle is how long a coordinator started on demand by a client
+// waits, with no network and no member, before it exits.
+const AutostartIdle = 30 * time.Second
 
 // SystemSocket is the coordinator for networks shared between users.
 const SystemSocket = "/run/ipn/ipnd.sock"

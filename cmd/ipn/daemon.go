@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ func daemonCmd() *cobra.Command {
 		socket  string
 		system  bool
 		verbose bool
+		idle    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:    "daemon",
@@ -50,8 +52,16 @@ the ipnd command does. ipn starts it by itself when no coordinator answers.`,
 			if err := srv.Listen(path, mode); err != nil {
 				return err
 			}
-			s := <-sig
-			log.Info("shutting down", "signal", s.String())
+			var idleC <-chan struct{}
+			if idle > 0 {
+				idleC = srv.Idle(idle)
+			}
+			select {
+			case s := <-sig:
+				log.Info("shutting down", "signal", s.String())
+			case <-idleC:
+				log.Info("shutting down: idle", "idle-exit", idle.String())
+			}
 			srv.Close()
 			os.Remove(path)
 			return nil
@@ -61,5 +71,11 @@ the ipnd command does. ipn starts it by itself when no coordinator answers.`,
 	f.StringVar(&socket, "socket", "", "socket to serve (default: $"+wire.EnvSocket+", else per-user)")
 	f.BoolVar(&system, "system", false, "serve the system-wide socket "+wire.SystemSocket+", open to every user")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every refused request")
+	f.DurationVar(&idle, "idle-exit", 0, "exit after this long with no network and no member; 0 keeps running (default: $"+wire.EnvIdleExit+", else 0)")
+	if v := os.Getenv(wire.EnvIdleExit); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			idle = d
+		}
+	}
 	return cmd
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -16,7 +18,20 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("IPND_TEST_DAEMON") != "" {
 		os.Args = append(os.Args[:1], os.Args[2:]...) // drop -test.run
+		if v := os.Getenv("IPND_TEST_NOFILE"); v != "" {
+			// Lowered here, in the child: Go raises the soft limit to
+			// the hard one as it starts, so both go down.
+			k, _ := strconv.ParseUint(v, 10, 64)
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: k, Max: k}); err != nil {
+				fmt.Fprintln(os.Stderr, "setrlimit:", err)
+				os.Exit(2)
+			}
+		}
 		main()
+		os.Exit(0)
+	}
+	if role := os.Getenv("IPND_TEST_CLIENT"); role != "" {
+		clientRole(role)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

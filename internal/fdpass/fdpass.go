@@ -20,7 +20,9 @@ import (
 const MaxFDs = 250
 
 // ErrTruncated reports a message longer than the buffer, or with more
-// descriptors than MaxFDs; the descriptors are closed.
+// descriptors than MaxFDs; the descriptors are closed. When only the
+// descriptors were cut, as the kernel does when the receiving process is
+// out of descriptors, the error also wraps EMFILE.
 var ErrTruncated = errors.New("fdpass: message truncated")
 
 // Send writes msg with fds attached.
@@ -64,6 +66,12 @@ func Recv(c *net.UnixConn, buf []byte) (int, []int, error) {
 			}
 			fds = append(fds, got...)
 		}
+	}
+	if flags&unix.MSG_CTRUNC != 0 && flags&unix.MSG_TRUNC == 0 {
+		// The buffer has room for MaxFDs: the kernel drops descriptors
+		// when this process has no room for them.
+		closeAll(fds)
+		return 0, nil, fmt.Errorf("%w: descriptors dropped: this process has no room for them, or more than %d came (flags %#x): %w", ErrTruncated, MaxFDs, flags, unix.EMFILE)
 	}
 	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
 		closeAll(fds)
