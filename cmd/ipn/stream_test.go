@@ -159,6 +159,20 @@ func sendLinesFrom(t *testing.T, n *ipn.Node, from, to int) {
 	}
 }
 
+// lateJoiner sends messages m0 up to before, starts a receiver, sends the
+// rest up to before end, and checks that the receiver got the last hist
+// messages sent before it joined, then the others, in order.
+func lateJoiner(t *testing.T, path string, prod *ipn.Node, before, end, hist int) {
+	t.Helper()
+	sendLinesFrom(t, prod, 0, before)
+	r, out, errOut := startRecv(t, path, "late", "--lines", "--count", strconv.Itoa(end-before+hist), "--timeout", "30s")
+	sendLinesFrom(t, prod, before, end)
+	waitRecv(t, r, errOut)
+	if got, want := out.String(), wantLines(before-hist, end); got != want {
+		t.Errorf("late joiner got\n%s\nwant\n%s", got, want)
+	}
+}
+
 func wantLines(from, to int) string {
 	var b strings.Builder
 	for i := from; i < to; i++ {
@@ -173,14 +187,7 @@ func TestHistoryLateJoiner(t *testing.T) {
 	for _, mode := range []string{"--lossless", "--pool=16"} {
 		t.Run(mode, func(t *testing.T) {
 			path := newNet(t, mode, "--history", "5")
-			prod := producer(t, path)
-			sendLinesFrom(t, prod, 0, 20)
-			r, out, errOut := startRecv(t, path, "late", "--lines", "--count", "15", "--timeout", "30s")
-			sendLinesFrom(t, prod, 20, 30)
-			waitRecv(t, r, errOut)
-			if got, want := out.String(), wantLines(15, 30); got != want {
-				t.Errorf("late joiner got\n%s\nwant\n%s", got, want)
-			}
+			lateJoiner(t, path, producer(t, path), 20, 30, 5)
 		})
 	}
 }
@@ -225,13 +232,7 @@ func TestStreamSurvivesKills(t *testing.T) {
 
 	// A producer that stays, and a joiner that gets its last 3 messages.
 	prod := producer(t, path)
-	sendLinesFrom(t, prod, 0, 10)
-	r, out, errOut := startRecv(t, path, "late", "--lines", "--count", "5", "--timeout", "30s")
-	sendLinesFrom(t, prod, 10, 12)
-	waitRecv(t, r, errOut)
-	if got, want := out.String(), wantLines(7, 12); got != want {
-		t.Errorf("joiner after the kills got\n%s\nwant\n%s", got, want)
-	}
+	lateJoiner(t, path, prod, 10, 12, 3)
 	prod.Close()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		info, ports, err := ipn.Stat(path)
