@@ -315,3 +315,25 @@ func readFile(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+func TestParseRate(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want sendRate
+		ok   bool
+	}{
+		{"2M", sendRate{perSec: 2e6}, true},
+		{"2MB/s", sendRate{perSec: 2e6}, true},
+		{"512KiB/s", sendRate{perSec: 512 << 10}, true},
+		{"1500", sendRate{perSec: 1500}, true},
+		{"500msg/s", sendRate{perSec: 500, msgs: true}, true},
+		{"0", sendRate{}, false},
+		{"fast", sendRate{}, false},
+		{"-3M", sendRate{}, false},
+	} {
+		got, err := parseRate(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("parseRate(%q) = %+v, %v; want %+v, ok %v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}
