@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -177,6 +178,12 @@ func confMember(path string) error {
 			}
 			n.SetNonblock(false)
 			reply = strings.Join(got, " ")
+		case "control": // control PORT HEX: a control call, the answer in hex
+			port, _ := strconv.Atoi(f[1])
+			req, _ := hex.DecodeString(f[2])
+			var out []byte
+			out, err = n.ControlPort(port, req)
+			reply = hex.EncodeToString(out)
 		case "close":
 			err = n.Close()
 		case "quit":

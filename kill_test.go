@@ -53,7 +53,13 @@ func init() {
 		buf := make([]byte, 2048)
 		var next uint32
 		for {
-			n.SetReadDeadline(time.Now().Add(idle))
+			// The idle limit counts from the first message: before it, the
+			// sender may still be starting on a loaded machine.
+			wait := idle
+			if next == 0 {
+				wait = max(idle, 30*time.Second)
+			}
+			n.SetReadDeadline(time.Now().Add(wait))
 			k, err := n.Recv(buf)
 			if errors.Is(err, ipn.ErrTimeout) {
 				fmt.Printf("timeout after %d\n", next)

@@ -115,6 +115,32 @@ func (n *Node) PolicyOption(port int, name string) (string, error) {
 	return resp.OptValue, nil
 }
 
+// Control makes a control call of the network's policy about the node's
+// own port (-1, as Port says, when it is not connected), as IPN's ioctl on a
+// managing socket did, and returns the policy's answer. The node must be
+// bound, and the caller still have execute permission on the network's
+// file; a policy with no control calls gives ENOTTY. The coordinator runs
+// the call (see package dispatch).
+func (n *Node) Control(req []byte) ([]byte, error) { return n.ControlPort(n.Port(), req) }
+
+// ControlPort is Control about port port (-1: about none), for a
+// manager acting on other nodes' ports.
+func (n *Node) ControlPort(port int, req []byte) ([]byte, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	if !n.bound {
+		return nil, fmt.Errorf("ipn: control call: node not bound: %w", syscall.EPERM)
+	}
+	resp, _, err := call(n.ctl, &wire.Request{Op: wire.OpControl, Port: port, Control: req})
+	if err != nil {
+		return nil, fmt.Errorf("ipn: control call about port %d: %w", port, err)
+	}
+	return resp.Control, nil
+}
+
 // Destroy ends a network made by Create once its last node leaves (at
 // once if it has none). Only its owner or root may.
 func Destroy(path string) error {

@@ -42,9 +42,19 @@ func TestNetPathsCarryTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range res.Series {
-		if len(s.Runs) != 1 || s.Runs[0].Bps <= 0 || s.Runs[0].RTT <= 0 {
-			t.Errorf("%s: got runs %+v, want one with throughput and a round trip", s.Path, s.Runs)
+	if err := netpath.CrossHostReady(); err != nil {
+		t.Logf("the cross-host paths do not run: %v", err)
+	} else if res.CrossHost, err = netpath.RunNetPaths(t.Context(), netpath.CrossHostPaths(paths[0].(netpath.IPNSwitch).Bin), netpath.NetPathOptions{Rounds: 1, Duration: time.Second, Pings: 5}); err != nil {
+		t.Fatalf("cross-host paths: %v", err)
+	}
+	for _, r := range []*netpath.NetResults{res, res.CrossHost} {
+		if r == nil {
+			continue
+		}
+		for _, s := range r.Series {
+			if len(s.Runs) != 1 || s.Runs[0].Bps <= 0 || s.Runs[0].RTT <= 0 {
+				t.Errorf("%s: got runs %+v, want one with throughput and a round trip", s.Path, s.Runs)
+			}
 		}
 	}
 	var md bytes.Buffer
@@ -64,9 +74,15 @@ func TestWriteNetResults(t *testing.T) {
 		t.Skipf("runs the network-path benchmark only when asked: %s", report.NetResultsCommand)
 	}
 	paths := needNetPaths(t)
-	res, err := netpath.RunNetPaths(t.Context(), paths, netpath.NetPathOptions{Rounds: *netRounds, Progress: os.Stdout})
+	o := netpath.NetPathOptions{Rounds: *netRounds, Progress: os.Stdout}
+	res, err := netpath.RunNetPaths(t.Context(), paths, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := netpath.CrossHostReady(); err != nil {
+		t.Logf("the cross-host paths do not run: %v", err)
+	} else if res.CrossHost, err = netpath.RunNetPaths(t.Context(), netpath.CrossHostPaths(paths[0].(netpath.IPNSwitch).Bin), o); err != nil {
+		t.Fatalf("cross-host paths: %v", err)
 	}
 	md, err := report.WriteNetResults(res, *netResultsPath)
 	if err != nil {

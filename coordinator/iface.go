@@ -280,7 +280,7 @@ func (m *member) setPersist(req *wire.Request) (*wire.Response, error) {
 	info := f.info()
 	last := false
 	if !f.persist && f.pump != nil {
-		err = n.stopPump(f)
+		err = n.dropPump(f)
 		n.release(f)
 		n.notify()
 		last = n.nodes() == 0 && !n.persistent
@@ -363,6 +363,7 @@ func (n *network) startPump(f *iface, p int) error {
 	f.port, f.pump = p, run
 	n.ports[p] = &member{srv: n.srv, creds: self, net: n, port: p, roles: shm.RoleRead | shm.RoleWrite,
 		descr: f.kind + " " + f.name() + " (pumped by ipnd)", iface: f}
+	n.portLive(p) // a new port when the old one could not be reclaimed
 	n.notify()
 	n.srv.log.Info("pumping persistent interface", "path", n.path, "port", p, "name", f.name())
 	mtu := n.opts.MTU
@@ -383,7 +384,7 @@ func (n *network) pumpEnded(f *iface, run *pumpRun, err error) {
 	last := false
 	if f.pump == run && !n.ended {
 		n.srv.log.Warn("persistent interface stopped", "name", f.name(), "err", err)
-		n.stopPump(f)
+		n.dropPump(f)
 		n.release(f)
 		n.notify()
 		last = n.nodes() == 0 && !n.persistent
@@ -394,8 +395,20 @@ func (n *network) pumpEnded(f *iface, run *pumpRun, err error) {
 	}
 }
 
-// stopPump stops the coordinator pumping f and frees its port. n.mu must
-// be held.
+// dropPump is stopPump for an interface node that goes, port and all:
+// the policy hears of the port's end. n.mu must be held.
+func (n *network) dropPump(f *iface) error {
+	p := f.port
+	n.portGoing(p)
+	err := n.stopPump(f)
+	if n.ports[p] == nil {
+		n.portGone(p)
+	}
+	return err
+}
+
+// stopPump stops the coordinator pumping f and frees its port, which the
+// policy still sees live (a take-over keeps it). n.mu must be held.
 func (n *network) stopPump(f *iface) error {
 	run := f.pump
 	if run == nil {

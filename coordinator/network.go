@@ -59,6 +59,7 @@ type network struct {
 	bound       map[*member]bool
 	ended       bool
 	noticeDrops int
+	hooks       hookState // what the policy was told (hooks.go)
 }
 
 // handoff fills resp with what the member m on port p gets of the ports in
@@ -193,6 +194,10 @@ func (m *member) create(req *wire.Request, in []int) (*wire.Response, error) {
 		data.Close()
 		return nil, err
 	}
+	if err := n.startNet(); err != nil {
+		data.Close()
+		return nil, err
+	}
 	s.mu.Lock()
 	s.nets[key] = n
 	s.mu.Unlock()
@@ -258,6 +263,7 @@ func (m *member) join(req *wire.Request, in []int) (*wire.Response, []int, error
 		if fds, err = n.connectAt(m, p, roles, req, resp); err != nil {
 			return nil, nil, err
 		}
+		n.portLive(p)
 	}
 	if req.Bind {
 		m.bound = true
@@ -360,6 +366,9 @@ func (m *member) resize(req *wire.Request) (*wire.Response, error) {
 			return nil, fmt.Errorf("port %d is in use: %w", p, syscall.EBUSY)
 		}
 	}
+	if err := n.resizeNet(k); err != nil {
+		return nil, err
+	}
 	n.users = k
 	n.opts.NumNodes = k
 	n.srv.log.Info("network resized", "path", n.path, "nodes", k)
@@ -431,7 +440,12 @@ func (m *member) leave() {
 		cancel()
 	}
 	n.mu.Lock()
-	if m.port >= 0 {
+	if p := m.port; p >= 0 {
+		// A persistent interface node stays on its port if it can.
+		keep := m.iface != nil && m.iface.persist && !n.ended
+		if !keep {
+			n.portGoing(p)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // drained above, or given up on: free at once
 		freed, err := n.ring.Reclaim(ctx, m.port, 0)
@@ -441,7 +455,7 @@ func (m *member) leave() {
 			// reserved, so nothing reuses what it may still hold, and
 			// try again later.
 			n.srv.log.Error("reclaim", "path", n.path, "port", m.port, "err", err)
-			p := m.port
+			n.portGoing(p) // p goes when a retry reclaims it
 			n.srv.start("reclaim", func() { n.retryReclaim(p, m) })
 		} else {
 			n.ports[m.port] = nil
@@ -449,6 +463,9 @@ func (m *member) leave() {
 		if f := m.iface; f != nil {
 			m.iface = nil
 			n.orphan(f, err == nil)
+		}
+		if n.ports[p] == nil { // not kept by an interface's pump
+			n.portGone(p)
 		}
 		m.port = -1
 		n.notify()
@@ -486,6 +503,7 @@ func (n *network) retryReclaim(p int, m *member) {
 		if err == nil {
 			if n.ports[p] == m {
 				n.ports[p] = nil
+				n.portGone(p)
 			}
 			last := n.nodes() == 0 && !n.persistent
 			n.mu.Unlock()
@@ -544,12 +562,14 @@ func (n *network) end() {
 		return
 	}
 	n.ended = true
+	n.eachLive(n.portGoing)
 	for _, o := range n.ports {
 		if o != nil && o.iface != nil && o.iface.pump != nil {
 			n.stopPump(o.iface)
 			n.release(o.iface)
 		}
 	}
+	n.endHooks()
 	var st unix.Stat_t
 	if unix.Lstat(n.path, &st) == nil && st.Dev == n.key.dev && st.Ino == n.key.ino {
 		os.Remove(n.path)

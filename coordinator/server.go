@@ -99,7 +99,10 @@ func (s *Server) Serve(ln *net.UnixListener) {
 	s.ln = ln
 	s.mu.Unlock()
 	s.log.Info("coordinator listening", "socket", ln.Addr().String())
-	s.start("accept", func() { s.acceptLoop(ln) })
+	// The reserve is opened here, not in the goroutine, so that Serve
+	// returns holding every descriptor it keeps.
+	reserve := openReserve()
+	s.start("accept", func() { s.acceptLoop(ln, reserve) })
 }
 
 // legacySegDir is where coordinators of layout version 1 made segment
@@ -137,11 +140,11 @@ const (
 )
 
 // acceptLoop takes members' connections until ln is closed. An error does
-// not end it: out of descriptors (EMFILE, ENFILE) or of memory, it says so
-// to the member waiting (see refuseOne), backs off, and accepts again, so
-// that the coordinator serves again once resources return.
-func (s *Server) acceptLoop(ln *net.UnixListener) {
-	reserve := openReserve()
+// not end it: it backs off and accepts again, so that the coordinator
+// serves again once resources return; out of descriptors (EMFILE, ENFILE)
+// it first tells the member waiting, closing reserve, a descriptor kept
+// for that, to make room (see refuseOne). It closes reserve when it ends.
+func (s *Server) acceptLoop(ln *net.UnixListener, reserve int) {
 	defer func() { unix.Close(reserve) }()
 	backoff, lastErr := time.Duration(0), error(nil)
 	for {
@@ -341,8 +344,12 @@ func nofileLimit() string {
 
 // Idle returns a channel that is closed once the coordinator has had no
 // network and no member connection for d (ipnd --idle-exit), or when it
-// closes. It watches on a goroutine of its own until then.
+// closes. It watches on a goroutine of its own until then. For d <= 0 it
+// returns nil, a channel never ready: the coordinator runs until stopped.
 func (s *Server) Idle(d time.Duration) <-chan struct{} {
+	if d <= 0 {
+		return nil
+	}
 	done := make(chan struct{})
 	tick := min(max(d/4, 10*time.Millisecond), time.Second)
 	s.start("idle", func() {
@@ -403,6 +410,8 @@ func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 		resp, err = m.resize(req)
 	case wire.OpPolicy:
 		resp, err = m.policyOption(req)
+	case wire.OpControl:
+		resp, err = m.control(req)
 	case wire.OpIface:
 		resp, err = m.attachIface(req, in)
 	case wire.OpTakeover:

@@ -20,6 +20,7 @@ const (
 	OpPolicy  = "policy"  // set or read a policy option of a port
 	OpFetch   = "fetch"   // the shared memory of ports that appeared since the join
 	OpStall   = "stall"   // a receiver kept the sender waiting past the stall limit
+	OpControl = "control" // a control call of the network's policy (IPN's ioctl)
 
 	OpIface    = "iface"    // hand the node's interface (descriptor attached) to the coordinator
 	OpTakeover = "takeover" // connect as the controller of an interface node
@@ -88,4 +89,7 @@ type Request struct {
 	// Stall: Port is the receiver that kept the sender waiting.
 	// Fetch: the set of ports whose objects and eventfds the member lacks.
 	Ports uint64 `json:"ports,omitempty"`
+	// Control: the request of a control call, about port Port (AnyPort:
+	// about none).
+	Control []byte `json:"control,omitempty"`
 }

@@ -23,6 +23,8 @@ type Response struct {
 	Handover *ring.Handover `json:"handover,omitempty"`
 	// OptValue answers a policy option read.
 	OptValue string `json:"opt_value,omitempty"`
+	// Control is the policy's answer to a control call.
+	Control []byte `json:"control,omitempty"`
 	// PolicyInfo is the policy's own description of its state (stat).
 	PolicyInfo string `json:"policy_info,omitempty"`
 	// Iface describes the interface node an iface, takeover or persist

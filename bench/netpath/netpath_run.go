@@ -60,6 +60,9 @@ type NetResults struct {
 	Wall    time.Duration   `json:"wall_ns"`
 	Series  []*NetSeries    `json:"series"`
 	Ratios  []harness.Ratio `json:"ratios"`
+	// CrossHost, when measured, is the cross-host comparison
+	// (CrossHostPaths), a run of its own with its own subject.
+	CrossHost *NetResults `json:"cross_host,omitempty"`
 }
 
 // Ratio metrics of the network-path benchmark.

@@ -80,23 +80,32 @@ func (res netPage) writeMarkdown(w io.Writer) error {
 		"reads one into a slot of shared memory and completes its checksum, and the receiver's ipn tap process writes it from " +
 		"the slot with a header that asks the kernel to cut it into frames; a second process and a wake-up on the way, which " +
 		"is what the round trip pays.\n\n")
-	tableHead(&b, []string{"path", "iperf3 TCP throughput", "ping round trip (p50)", "retransmits (median)"})
-	for _, s := range res.Series {
-		retr := harness.StatOf(harness.MetricOf(s.Runs, func(r netpath.NetRun) float64 { return float64(r.Retransmits) }))
-		tableRow(&b, []string{s.Path, harness.FmtStat(s.Bps, gbitUnit, true), harness.FmtStat(s.RTT, harness.NsUnit, true), fmt.Sprint(retr.Median)})
-	}
-	b.WriteString("\n")
-	tableHead(&b, []string{"ratio", "throughput (above 1: subject faster)", "round trip (below 1: subject faster)"})
-	for _, s := range res.Series[1:] {
-		subj := res.Series[0].Path
-		tableRow(&b, []string{subj + " ÷ " + s.Path,
-			harness.FmtRatioStat(res.Ratio(s.Path, netpath.MetricNetBps), true), harness.FmtRatioStat(res.Ratio(s.Path, netpath.MetricNetRTT), true)})
-	}
-	b.WriteString("\n")
+	res.writeTables(&b)
 	res.writeTargets(&b)
+	if res.CrossHost != nil {
+		netPage{res.CrossHost}.writeCrossHost(&b)
+	}
 	fmt.Fprintf(&b, "%s", NetSectionEnd)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeTables writes the table of the paths' figures and the table of the
+// subject's ratios to the others.
+func (res netPage) writeTables(b *strings.Builder) {
+	tableHead(b, []string{"path", "iperf3 TCP throughput", "ping round trip (p50)", "retransmits (median)"})
+	for _, s := range res.Series {
+		retr := harness.StatOf(harness.MetricOf(s.Runs, func(r netpath.NetRun) float64 { return float64(r.Retransmits) }))
+		tableRow(b, []string{s.Path, harness.FmtStat(s.Bps, gbitUnit, true), harness.FmtStat(s.RTT, harness.NsUnit, true), fmt.Sprint(retr.Median)})
+	}
+	b.WriteString("\n")
+	tableHead(b, []string{"ratio", "throughput (above 1: subject faster)", "round trip (below 1: subject faster)"})
+	for _, s := range res.Series[1:] {
+		subj := res.Series[0].Path
+		tableRow(b, []string{subj + " ÷ " + s.Path,
+			harness.FmtRatioStat(res.Ratio(s.Path, netpath.MetricNetBps), true), harness.FmtRatioStat(res.Ratio(s.Path, netpath.MetricNetRTT), true)})
+	}
+	b.WriteString("\n")
 }
 
 // writeTargets says whether the targets were met: throughput at

@@ -146,6 +146,11 @@ func benchNetPaths(ctx context.Context, cmd *cobra.Command, ipnBin string, quick
 	if err != nil {
 		return err
 	}
+	if err := netpath.CrossHostReady(); err != nil {
+		fmt.Fprintf(os.Stderr, "ipn bench --net: the cross-host paths did not run: %v\n", err)
+	} else if res.CrossHost, err = netpath.RunNetPaths(ctx, netpath.CrossHostPaths(self), o); err != nil {
+		return fmt.Errorf("cross-host paths: %w", err)
+	}
 	var b []byte
 	switch {
 	case asJSON:

@@ -90,7 +90,7 @@ each packet at once.`,
 			if err := pw.WriteFileHeader(uint32(info.Opts.MTU), linkType(info.Policy)); err != nil {
 				return fmt.Errorf("writing %s: %w", dest, err)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "capturing %s (%s) on port %d\n", path, info.Policy, n.Port())
+			fmt.Fprintf(cmd.ErrOrStderr(), "capturing on %s, port %d (%s)\n", path, n.Port(), info.Policy)
 			return receive(ctx, n, w, recvOptions{mtu: info.Opts.MTU, dest: dest, count: count, timeout: timeout}, func(b []byte) error {
 				ci := gopacket.CaptureInfo{Timestamp: time.Now(), CaptureLength: len(b), Length: len(b)}
 				return pw.WritePacket(ci, b)

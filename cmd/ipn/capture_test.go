@@ -9,12 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
@@ -23,28 +21,15 @@ import (
 	"github.com/ipn-project/ipn/internal/netns"
 )
 
-var capturePort = regexp.MustCompile(`capturing .* on port (\d+)`)
-
-// startCapture runs ipn capture with args and waits until it says which
-// port it captures on.
+// startCapture runs ipn capture with args, its standard output to stdout
+// unless nil, and waits until it says which port it captures on.
 func startCapture(t *testing.T, stdout io.Writer, args ...string) (*exec.Cmd, *netns.Buffer, int) {
 	t.Helper()
 	cmd := ipnCmd(t, append([]string{"capture"}, args...)...)
-	errOut := &netns.Buffer{}
-	cmd.Stdout, cmd.Stderr = stdout, errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if stdout != nil {
+		cmd.Stdout = stdout
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if m := capturePort.FindStringSubmatch(errOut.String()); m != nil {
-			port, _ := strconv.Atoi(m[1])
-			return cmd, errOut, port
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ipn capture %v never said it captures: %s", args, errOut.String())
-		}
-	}
+	return startNodeWith(t, cmd)
 }
 
 // stopCapture interrupts a capture and checks that it ends well.

@@ -52,14 +52,10 @@ the ipnd command does. ipn starts it by itself when no coordinator answers.`,
 			if err := srv.Listen(path, mode); err != nil {
 				return err
 			}
-			var idleC <-chan struct{}
-			if idle > 0 {
-				idleC = srv.Idle(idle)
-			}
 			select {
 			case s := <-sig:
 				log.Info("shutting down", "signal", s.String())
-			case <-idleC:
+			case <-srv.Idle(idle):
 				log.Info("shutting down: idle", "idle-exit", idle.String())
 			}
 			srv.Close()

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -16,7 +18,7 @@ import (
 
 func portCmd() *cobra.Command {
 	var access int
-	var trunk, mirror, addr string
+	var trunk, mirror, addr, control string
 	var sets []string
 	cmd := &cobra.Command{
 		Use:   "port PATH PORT",
@@ -38,7 +40,13 @@ Any policy's options, such as the topics policy's subscriptions:
 
   --set NAME=VALUE        e.g. --set subscribe=video/,meta/
 
-Changing settings needs execute permission on the network, as binding it
+A control call of any policy (IPN's ioctl), about the port:
+
+  --control HEX|@FILE     the request as hex digits, or the bytes of FILE
+                          (@- for standard input); the policy's answer is
+                          printed as hex digits on one line
+
+Changing settings and control calls need execute permission on the network, as binding it
 does. ipn stat shows every port's settings and the learned addresses.`,
 		Example: `  ipn port ./lan 3 --trunk 0:10,20
   ipn port ./lan 1 --access 10
@@ -54,6 +62,9 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 				return err
 			}
 			defer n.Close()
+			if control != "" {
+				return controlCall(cmd, n, port, control)
+			}
 			for _, kv := range sets {
 				name, value, ok := strings.Cut(kv, "=")
 				if !ok {
@@ -114,6 +125,7 @@ does. ipn stat shows every port's settings and the learned addresses.`,
 	cmd.Flags().StringVar(&mirror, "mirror", "", "on or off")
 	cmd.Flags().StringVar(&addr, "addr", "", "l3: addresses the port owns, A1,A2,…")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "any policy option, NAME=VALUE (repeatable)")
+	cmd.Flags().StringVar(&control, "control", "", "a control call of the policy: HEX, or @FILE (@- for standard input)")
 	return cmd
 }
 
@@ -131,4 +143,30 @@ func bindExisting(path string) (*ipn.Node, error) {
 		return nil, netPathError(path, err)
 	}
 	return n, nil
+}
+
+// controlCall makes the control call arg (hex, @FILE or @-) about port and
+// prints the policy's answer in hex.
+func controlCall(cmd *cobra.Command, n *ipn.Node, port int, arg string) error {
+	var req []byte
+	var err error
+	switch {
+	case arg == "@-":
+		req, err = io.ReadAll(cmd.InOrStdin())
+	case strings.HasPrefix(arg, "@"):
+		req, err = os.ReadFile(arg[1:])
+	default:
+		if req, err = hex.DecodeString(arg); err != nil {
+			return usageError(fmt.Errorf("--control %q: want hex digits or @FILE: %w", arg, err))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("--control: %w", err)
+	}
+	out, err := n.ControlPort(port, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), hex.EncodeToString(out))
+	return nil
 }

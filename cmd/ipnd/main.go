@@ -95,14 +95,10 @@ func main() {
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		log.Warn("readiness notification", "err", err)
 	}
-	var idleC <-chan struct{}
-	if *idle > 0 {
-		idleC = srv.Idle(*idle)
-	}
 	select {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
-	case <-idleC:
+	case <-srv.Idle(*idle):
 		log.Info("shutting down: idle", "idle-exit", idle.String())
 	}
 	daemon.SdNotify(false, daemon.SdNotifyStopping)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/ipn-project/ipn"
 	"github.com/ipn-project/ipn/internal/fdpass"
+	"github.com/ipn-project/ipn/internal/netns"
 	"github.com/ipn-project/ipn/wire"
 )
 
@@ -28,26 +28,8 @@ import (
 // daemonProc is an ipnd child: the test binary run as ipnd (see TestMain).
 type daemonProc struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	done   chan error // gets Wait's result once it exits
-}
-
-// lockedBuffer is a child's standard error, read while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr *netns.Buffer // read while it runs
+	done   chan error    // gets Wait's result once it exits
 }
 
 // runDaemon starts ipnd serving sock with args, env added to its
@@ -61,7 +43,7 @@ func runDaemon(t *testing.T, sock string, env []string, args ...string) *daemonP
 
 func startDaemon(t *testing.T, cmd *exec.Cmd, sock string) *daemonProc {
 	t.Helper()
-	d := &daemonProc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	d := &daemonProc{cmd: cmd, stderr: &netns.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = d.stderr // Wait returns once all of it is copied
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
