@@ -169,7 +169,8 @@ func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 		return nil, -1, err
 	}
 	req := &wire.Request{Op: wire.OpJoin, Connect: true, Path: abs, Dev: dev, Ino: ino,
-		Policy: n.policy, Port: n.port, Descr: n.descr, WantOOB: n.wantOOB, Roles: n.limit}
+		Policy: n.policy, Port: n.port, Descr: n.descr, WantOOB: n.wantOOB, Roles: n.limit,
+		Lossy: n.lossy}
 	if iface != "" {
 		req.Op, req.Iface = wire.OpTakeover, iface
 	}
@@ -202,6 +203,7 @@ func (n *Node) connect(path, iface string) (*wire.Response, int, error) {
 		return fail(err)
 	}
 	c.dispatch = dispatch.SenderFunc(pol, c.plane.Net)
+	c.plane.Net.SetStallReporter(n.stallReporter())
 	n.path, n.myRoles = abs, resp.Roles
 	if resp.Net != nil {
 		n.netInfo = *resp.Net

@@ -24,6 +24,8 @@ func Create(path string, policy Policy, o Options) error {
 		func() error { return optIf(o.NumNodes, n.SetNumNodes) },
 		func() error { return optIf(o.Pool, n.SetPoolSize) },
 		func() error { return n.SetLossless(o.Lossless) },
+		func() error { return optIf(o.History, n.SetHistory) },
+		func() error { return n.SetStallTimeout(o.StallTimeout) },
 		func() error {
 			if o.Mode != 0 {
 				return n.SetMode(o.Mode)

@@ -26,6 +26,7 @@ type Node struct {
 	port     int
 	descr    string
 	wantOOB  bool
+	lossy    bool   // SetDropWhenBehind
 	limit    uint32 // LimitRoles: at most these roles at connect; 0: any
 	ctl      *net.UnixConn
 	path     string

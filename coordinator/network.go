@@ -153,8 +153,12 @@ func (m *member) create(req *wire.Request, in []int) (*wire.Response, error) {
 	if as, ok := pol.(dispatch.AreaSizer); ok {
 		area = as.AreaSize(shm.MaxPorts)
 	}
+	stallMS, err := streamOptions(o)
+	if err != nil {
+		return nil, err
+	}
 	g := shm.Derive(shm.Options{MTU: o.MTU, Ports: o.NumNodes + 1, Pool: o.Pool, Lossless: o.Lossless,
-		Capacity: shm.MaxPorts, Policy: area})
+		Capacity: shm.MaxPorts, Policy: area, History: o.History, StallMS: stallMS})
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
@@ -293,6 +297,9 @@ func connectRoles(m *member, st *unix.Stat_t, path string) (uint32, error) {
 // connectAt connects m on port p, free, and fills resp; it returns the
 // descriptors m gets. n.mu must be held.
 func (n *network) connectAt(m *member, p int, roles uint32, req *wire.Request, resp *wire.Response) ([]int, error) {
+	if req.Lossy && roles&shm.RoleRead != 0 {
+		roles |= shm.RoleLossy
+	}
 	if err := n.ring.OpenPort(p, m.creds.PID, roles); err != nil {
 		return nil, err
 	}
@@ -334,7 +341,7 @@ func (m *member) setRoles(req *wire.Request) (*wire.Response, error) {
 	if m.port < 0 {
 		return nil, fmt.Errorf("node not connected: %w", syscall.ENOTCONN)
 	}
-	m.roles &= req.Roles
+	m.roles &= req.Roles | shm.RoleLossy
 	n.ring.SetRoles(m.port, m.roles)
 	n.notify()
 	return &wire.Response{Port: m.port, Roles: m.roles}, nil
@@ -651,7 +658,8 @@ func (n *network) portInfos() []wire.PortInfo {
 		ports = append(ports, wire.PortInfo{
 			Port: p, Descr: o.descr, PID: o.creds.PID, UID: o.creds.UID,
 			Read: o.roles&shm.RoleRead != 0, Write: o.roles&shm.RoleWrite != 0,
-			Sent: st.Sent, SentBytes: st.SentBytes, Received: st.Received, ReceivedBytes: st.ReceivedBytes,
+			Lossy: o.roles&shm.RoleRead != 0 && st.Roles&shm.RoleLossy != 0,
+			Sent:  st.Sent, SentBytes: st.SentBytes, Received: st.Received, ReceivedBytes: st.ReceivedBytes,
 			Dropped: st.Drops, Blocked: st.Blocked, HopDrops: st.HopDrops, Queued: st.Queued,
 		})
 		if o.iface != nil {

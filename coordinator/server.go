@@ -420,6 +420,8 @@ func (m *member) handle(req *wire.Request, in []int) (*wire.Response, []int) {
 		resp, err = m.setPersist(req)
 	case wire.OpFetch:
 		resp, fds, err = m.fetch(req)
+	case wire.OpStall:
+		resp, err = m.stall(req)
 	default:
 		err = fmt.Errorf("%w: unknown op %q", wire.ErrProtocol, req.Op)
 	}

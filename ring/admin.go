@@ -120,6 +120,33 @@ func (n *Network) SetRoles(p int, roles uint32) {
 	n.wakeWriters()
 }
 
+// MarkLossy makes receiver p lossy for itself from now on (shm.RoleLossy):
+// senders leave it out when its backlog is full instead of waiting for it.
+// Senders that wait for it are woken.
+func (n *Network) MarkLossy(p int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ports[p].roles.Or(shm.RoleLossy)
+	n.wakeWriters()
+}
+
+// Behind reports how many entries of sender s's data log receiver r has
+// not passed, by their published positions; 0 if either has no object.
+func (n *Network) Behind(r, s int) uint64 {
+	if r < 0 || s < 0 || r >= len(n.peers) || s >= len(n.peers) {
+		return 0
+	}
+	rv, tv := n.peers[r].rx.Load(), n.peers[s].tx.Load()
+	if rv == nil || tv == nil {
+		return 0
+	}
+	tail, pos := tv.dataTail.Load(), rv.position(s, false).Load()
+	if pos >= tail {
+		return 0
+	}
+	return tail - pos
+}
+
 // wakeWriters signals every sender's transmit eventfd: what held their
 // slots may be gone.
 func (n *Network) wakeWriters() {

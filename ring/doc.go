@@ -126,6 +126,36 @@
 // here each sender has its own pool of Pool slots, so the limit is Pool
 // pending messages per sender (a message to many counted once).
 //
+// # Streaming: receivers lossy for themselves, the stall limit, history
+//
+// Three rules serve one producer and consumers that come and go; each
+// changes only when a sender may free a slot, and each receiver checks, once
+// it has copied an entry, that the rule still kept it (as a lossy receiver
+// checks the sequence word), so that a slot freed under it is counted lost,
+// never read torn.
+//
+//   - A receiver lossy for itself (shm.RoleLossy in its port's roles,
+//     written by the coordinator only: at join if it asked, or on a stall
+//     report) is, on a lossless network, left out of an entry when its
+//     backlog is Pool, like a lossy network's receivers; and it holds an
+//     entry only while that entry is less than Pool entries behind the
+//     sender's tail. What such receivers hold is thus within the last Pool
+//     entries, whatever their number, and the others always find a slot.
+//   - The stall limit (shm.Geometry.StallMS): a lossless sender that waits
+//     watches the oldest entry it waits on; when the same entry has held it
+//     past the limit, it reports the receivers that hold it to the
+//     coordinator (Network.SetStallReporter), which checks that they are
+//     behind on that sender's log and marks them lossy for themselves.
+//   - History (shm.Geometry.History): the last History entries of a data
+//     log are kept whoever has passed them; entries are published with no
+//     recipient then too. When a sender first composes an entry at a
+//     network generation a receiver may be sent, it marks that receiver as
+//     a history reader of the History entries before (in its private
+//     memory); they stay referenced until the receiver passes them. The
+//     receiver starts reading History entries before the first entry
+//     composed after its port was opened, and reads them whatever their
+//     recipients; the pool has History slots more.
+//
 // # Wake-ups
 //
 // A receiver with nothing to read polls the logs of every live sender for

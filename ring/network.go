@@ -34,6 +34,9 @@ type Network struct {
 	owner *owner
 
 	seen atomic.Uint32 // network generation last refreshed at
+	// stall reports a receiver that kept a sender waiting past the stall
+	// limit; it returns false when the report could not be made now.
+	stall atomic.Pointer[func(r int) bool]
 
 	mu        sync.Mutex // guards what follows, and changes of peers
 	fetch     Fetcher
@@ -110,6 +113,19 @@ func (n *Network) Writers() uint64 { return n.writers.Load() & n.portMask }
 func (n *Network) live(r int, gen uint32) bool {
 	cp := &n.ports[r]
 	return cp.state.Load() == shm.PortLive && int32(cp.openGen.Load()-gen) <= 0
+}
+
+// SetStallReporter sets what a sender of this process calls when a
+// receiver kept it waiting longer than the network's stall limit (see
+// shm.Geometry.StallMS): a member asks its coordinator to make the receiver
+// lossy for itself. report returns false when it could not ask now; the
+// sender asks again later.
+func (n *Network) SetStallReporter(report func(r int) bool) { n.stall.Store(&report) }
+
+// lossyRx reports whether receiver r is lossy for itself: on a lossless
+// network, senders leave it out instead of waiting for it.
+func (n *Network) lossyRx(r int) bool {
+	return n.ports[r].roles.Load()&shm.RoleLossy != 0
 }
 
 // Close unmaps everything this process mapped of the network and closes

@@ -26,6 +26,8 @@ type Port struct {
 	tx txState
 	rx rxState
 
+	waited atomic.Int64 // nanoseconds the send side waited for room
+
 	closed atomic.Bool
 }
 

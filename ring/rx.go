@@ -28,6 +28,13 @@ type rxSource struct {
 	tv  *txView
 	pos [2]uint64 // next positions on its data and OOB logs
 	bad bool      // its log made no sense: skipped until it changes
+	// History (a sender opened before us): data entries composed before
+	// our port was opened and before histEnd are read as history; mark is
+	// the first entry composed after, once seen: the sender keeps the
+	// History entries before it for us.
+	histEnd uint64
+	mark    uint64
+	marked  bool
 }
 
 // rxState is the receiver's private state.
@@ -96,10 +103,39 @@ func (p *Port) source(s int) *rxSource {
 			c := [2]uint64{tv.data.capacity(), tv.oob.capacity()}[k]
 			src.pos[k] = t - min(t, c)
 		}
+		if p.n.g.History > 0 {
+			p.findHistory(src)
+		}
 	}
 	r.own.position(s, false).Store(src.pos[0])
 	r.own.position(s, true).Store(src.pos[1])
 	return src
+}
+
+// findHistory finds where the history of a sender opened before us ends:
+// at its first entry composed after our port was opened, or at its tail
+// if there is none yet; we start History entries before it.
+func (p *Port) findHistory(src *rxSource) {
+	lg := &src.tv.data
+	tail := src.tv.dataTail.Load()
+	end := tail
+	for pos := src.pos[0]; pos != tail; pos++ {
+		if p.postJoin(lg, pos) {
+			end, src.mark, src.marked = pos, pos, true
+			break
+		}
+	}
+	src.histEnd = end
+	src.pos[0] = max(src.pos[0], end-min(end, uint64(p.n.g.History)))
+}
+
+// postJoin reports whether entry pos of lg is published and was composed
+// after our port was opened.
+func (p *Port) postJoin(lg *logView, pos uint64) bool {
+	c := lg.entry(pos)
+	seq := c[wSeq].Load()
+	tag := c[wTag].Load()
+	return seq == pos+1 && c[wSeq].Load() == seq && int32(uint32(tag)-p.rx.openGen) >= 0
 }
 
 // entry is an entry found for us.
@@ -109,6 +145,7 @@ type entry struct {
 	k    int
 	pos  uint64
 	slot uint32
+	hist bool // read as history (see rxSource)
 	info Info
 }
 
@@ -148,7 +185,12 @@ func (p *Port) scan(s, k int, e *entry) bool {
 		if c[wSeq].Load() != seq {
 			continue // rewritten while we read it: look again
 		}
-		if to&p.bit == 0 || int32(uint32(tag)-p.rx.openGen) < 0 {
+		preJoin := int32(uint32(tag)-p.rx.openGen) < 0
+		if k == 0 && !preJoin && !src.marked {
+			src.mark, src.marked = pos, true
+		}
+		hist := k == 0 && preJoin && pos < src.histEnd
+		if !hist && (to&p.bit == 0 || preJoin) {
 			pos++
 			continue
 		}
@@ -158,7 +200,7 @@ func (p *Port) scan(s, k int, e *entry) bool {
 			pos++
 			continue
 		}
-		*e = entry{src: src, s: s, k: k, pos: pos, slot: slot,
+		*e = entry{src: src, s: s, k: k, pos: pos, slot: slot, hist: hist,
 			info: Info{Len: n, Origin: s, Hop: int(uint8(tag >> 32)), OOB: k == 1}}
 		found = true
 		break
@@ -170,17 +212,55 @@ func (p *Port) scan(s, k int, e *entry) bool {
 	return found
 }
 
-// still reports whether the entry found is still in its log: a lossy
-// sender may reuse the cell, and the slot, once it wrapped over it.
+// still reports whether the entry found still holds its slot for us, once
+// read: a lossy sender may reuse the cell, and the slot, once it wrapped
+// over it; a history entry is kept only while it is among the sender's
+// last History entries or the sender marked it for us; and a receiver
+// lossy for itself holds an entry of a lossless network only while it is
+// less than Pool entries behind the sender's tail.
 func (p *Port) still(e *entry) bool {
-	if p.n.g.Lossless() {
+	g := p.n.g
+	if !g.Lossless() {
+		lg := &e.src.tv.data
+		if e.k == 1 {
+			lg = &e.src.tv.oob
+		}
+		if lg.entry(e.pos)[wSeq].Load() != e.pos+1 {
+			return false
+		}
+	}
+	if e.k == 1 || !e.hist && (!g.Lossless() || !p.n.lossyRx(p.id)) {
 		return true
 	}
-	lg := &e.src.tv.data
-	if e.k == 1 {
-		lg = &e.src.tv.oob
+	behind := e.src.tv.dataTail.Load() - e.pos
+	if !e.hist {
+		return behind < uint64(g.Pool)
 	}
-	return lg.entry(e.pos)[wSeq].Load() == e.pos+1
+	return behind <= uint64(g.History) || p.histMarked(e)
+}
+
+// histMarked reports whether the sender marked history entry e for us: it
+// is one of the History entries before the sender's first entry composed
+// after our port was opened.
+func (p *Port) histMarked(e *entry) bool {
+	src, h := e.src, uint64(p.n.g.History)
+	if !src.marked {
+		tail := src.tv.dataTail.Load()
+		for pos := e.pos + 1; pos != tail && pos-e.pos <= h; pos++ {
+			if p.postJoin(&src.tv.data, pos) {
+				src.mark, src.marked = pos, true
+				break
+			}
+		}
+	}
+	return src.marked && e.pos+h >= src.mark
+}
+
+// lose counts an entry read too late to be valid and passes it.
+func (p *Port) lose(e *entry) {
+	p.rx.own.lost.Add(1)
+	e.src.pos[e.k] = e.pos + 1
+	p.rx.own.position(e.s, e.k == 1).Store(e.pos + 1)
 }
 
 // next finds the next entry for us: out-of-band logs first, then data,
@@ -252,7 +332,7 @@ func (p *Port) TryRecv(b []byte) (int, Info, error) {
 	for p.nextEntry(&e) {
 		n := copy(b, e.src.tv.payload(e.slot)[:e.info.Len])
 		if !p.still(&e) {
-			p.rx.own.lost.Add(1)
+			p.lose(&e)
 			continue
 		}
 		p.passed(&e)
@@ -298,7 +378,7 @@ func (p *Port) TryRecvView() (View, error) {
 		own.views[k].Store(viewKey(e.s, e.slot))
 		if !p.still(&e) {
 			own.views[k].Store(0)
-			own.lost.Add(1)
+			p.lose(&e)
 			continue
 		}
 		p.passed(&e)

@@ -31,10 +31,11 @@ const MaxHops = 16
 
 // slotUse is what the sender remembers of the entry that uses a slot.
 type slotUse struct {
-	pos uint64 // log position of the entry
-	to  uint64 // its recipients
-	gen uint32 // network generation it was composed at
-	oob bool
+	pos  uint64 // log position of the entry
+	to   uint64 // its recipients
+	hist uint64 // receivers that joined after it and read it as history
+	gen  uint32 // network generation it was composed at
+	oob  bool
 }
 
 // txState is the sender's private state.
@@ -52,10 +53,17 @@ type txState struct {
 	// incarnation that position belongs to, and the sleep sequence we last
 	// woke (we cannot clear its flag, so we remember).
 	seen     []uint64
+	floor    []uint64 // where a receiver new to us starts reading our log
 	seenRx   []*rxView
 	woke     []uint64
 	spin     spinner
 	delivery Delivery // handed to dispatch policies, see SubmitWith
+	// History and stall limit: the network generation joiners were last
+	// looked for at, and by receiver the port generation marked as a
+	// history reader and the one reported stalled.
+	markGen  uint32
+	histGen  []uint32
+	stallGen []uint32
 }
 
 func (t *txState) init(g shm.Geometry, own *txView) {
@@ -74,8 +82,11 @@ func (t *txState) init(g shm.Geometry, own *txView) {
 	t.cells = [2][]uint32{make([]uint32, g.LogCap), make([]uint32, g.OOBCap)}
 	t.tail = [2]uint64{own.dataTail.Load(), own.oobTail.Load()}
 	t.seen = make([]uint64, g.Ports)
+	t.floor = make([]uint64, g.Ports)
 	t.seenRx = make([]*rxView, g.Ports)
 	t.woke = make([]uint64, g.Ports)
+	t.histGen = make([]uint32, g.Ports)
+	t.stallGen = make([]uint32, g.Ports)
 }
 
 // Tx is a slot taken for filling in place. Write the message into Buf
@@ -91,14 +102,25 @@ func (p *Port) endTx()   { p.txSteps.Add(1) }
 // retired reports whether slot s, published, is held by nobody: every
 // recipient of its entry has passed it, or lost it (a lossy log wrapped
 // over it), or is gone, and none holds a view of it. Inside a send step.
+//
+// Two rules of this package's streaming options keep a slot longer or free
+// it sooner (see the package doc): the last History entries of the data log
+// are kept whoever has passed them, and a receiver that is lossy for itself
+// on a lossless network holds an entry only while it is less than Pool
+// entries behind the tail.
 func (p *Port) retired(s uint32) bool {
 	t := &p.tx
 	u := &t.use[s]
+	g := p.n.g
 	k, capacity := 0, t.own.data.capacity()
 	if u.oob {
 		k, capacity = 1, t.own.oob.capacity()
 	}
-	overwritten := !p.n.g.Lossless() && t.tail[k]-u.pos > capacity
+	behind := t.tail[k] - u.pos
+	if k == 0 && behind <= uint64(g.History) {
+		return false
+	}
+	overwritten := !g.Lossless() && behind > capacity
 	readers := p.n.readers.Load()
 	key := viewKey(p.id, s)
 	for w := u.to; w != 0; w &= w - 1 {
@@ -110,16 +132,57 @@ func (p *Port) retired(s uint32) bool {
 		if rv == nil {
 			continue
 		}
-		if !overwritten && readers&(1<<r) != 0 && rv.position(p.id, u.oob).Load() <= u.pos {
+		passedOver := overwritten || k == 0 && behind >= uint64(g.Pool) && p.n.lossyRx(r)
+		if !passedOver && readers&(1<<r) != 0 && rv.position(p.id, u.oob).Load() <= u.pos {
 			return false
 		}
-		for i := range rv.views {
-			if rv.views[i].Load() == key {
-				return false
-			}
+		if rv.holds(key) {
+			return false
+		}
+	}
+	for w := u.hist; w != 0; w &= w - 1 {
+		r := bits.TrailingZeros64(w)
+		cp := &p.n.ports[r]
+		if cp.state.Load() != shm.PortLive || cp.gen.Load() != t.histGen[r] {
+			continue // gone
+		}
+		rv := p.n.peers[r].rx.Load()
+		if rv == nil {
+			return false // not mapped here yet: keep it for the joiner
+		}
+		if !overwritten && rv.position(p.id, false).Load() <= u.pos || rv.holds(key) {
+			return false
 		}
 	}
 	return true
+}
+
+// markJoiners makes every receiver that may be sent entries composed at
+// network generation gen and was not before a history reader of the last
+// History entries of the data log: they stay referenced until it passes
+// them. Inside a send step, before the entry composed at gen is published.
+func (p *Port) markJoiners(gen uint32) {
+	t := &p.tx
+	t.markGen = gen
+	h := uint64(p.n.g.History)
+	if h == 0 {
+		return
+	}
+	for w := p.n.readers.Load() & p.n.portMask &^ p.bit; w != 0; w &= w - 1 {
+		r := bits.TrailingZeros64(w)
+		pg := p.n.ports[r].gen.Load()
+		if t.histGen[r] == pg || !p.n.live(r, gen) {
+			continue
+		}
+		t.histGen[r] = pg
+		for i := len(t.busy[0]) - 1; i >= 0; i-- {
+			u := &t.use[t.busy[0][i]]
+			if t.tail[0]-u.pos > h {
+				break
+			}
+			u.hist |= 1 << r
+		}
+	}
 }
 
 // reclaimSlots moves every retired slot to the free list.
@@ -228,6 +291,10 @@ func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
 	if e == nil {
 		return 0, ErrAgain
 	}
+	var st stallWatch
+	st.init(p)
+	start := time.Now()
+	defer func() { p.waited.Add(int64(time.Since(start))) }()
 	for {
 		if p.tx.spin.until(p.roomLikely) {
 			if s, ok := p.allocStep(); ok {
@@ -243,7 +310,12 @@ func (p *Port) allocWait(wait bool, deadline time.Time) (uint32, error) {
 			p.took()
 			return s, nil
 		}
-		if err := e.Wait(deadline); err != nil {
+		err := e.Wait(st.until(deadline))
+		if err == ErrTimeout && st.timer(deadline) {
+			st.check(p)
+			err = nil
+		}
+		if err != nil {
 			p.unarm()
 			return 0, err
 		}
@@ -356,6 +428,9 @@ func (p *Port) submit(t Tx, n, hop int, to uint64, dispatch func(*Delivery), oob
 	// The generation is read before the readers: a port opened after this
 	// load is not a recipient of this entry, on both sides (see live).
 	gen := p.n.netGen.Load()
+	if gen != p.tx.markGen {
+		p.markJoiners(gen)
+	}
 	// The port's own Delivery, reused: one given to a function value would
 	// escape to the heap on every message.
 	d := &p.tx.delivery
@@ -374,7 +449,9 @@ func (p *Port) submit(t Tx, n, hop int, to uint64, dispatch func(*Delivery), oob
 
 // publish writes the entry for slot s, n bytes, to the recipients in to
 // that may take it, and wakes those that sleep. It returns how many it was
-// published to; with none, the slot is free again. Inside a send step.
+// published to; with none, the slot is free again, unless the network
+// keeps history: then the entry is published for receivers that join
+// later. Inside a send step.
 func (p *Port) publish(s uint32, n, hop int, to uint64, gen uint32, oob bool) int {
 	t, own, g := &p.tx, p.tx.own, p.n.g
 	k, lg, tail, limit := 0, &own.data, own.dataTail, uint64(g.Pool)
@@ -395,13 +472,13 @@ func (p *Port) publish(s uint32, n, hop int, to uint64, gen uint32, oob bool) in
 			own.drops[k*g.Ports+r].Add(1)
 			continue
 		}
-		if !g.Lossless() && !p.backlogOK(r, rv, pos, limit, oob) {
+		if (!g.Lossless() || !oob && p.n.lossyRx(r)) && !p.backlogOK(r, rv, pos, limit, oob) {
 			own.drops[k*g.Ports+r].Add(1)
 			continue
 		}
 		kept |= 1 << r
 	}
-	if kept == 0 {
+	if kept == 0 && (oob || g.History == 0) {
 		t.free = append(t.free, s)
 		return 0
 	}
@@ -470,13 +547,16 @@ func (p *Port) backlogOK(r int, rv *rxView, pos, limit uint64, oob bool) bool {
 		return pos-rv.position(p.id, true).Load() < limit
 	}
 	if t.seenRx[r] != rv {
+		// A receiver new to us has not looked at our log yet: its backlog
+		// starts where it will start reading, not at its zero position.
 		t.seenRx[r], t.seen[r], t.woke[r] = rv, rv.position(p.id, false).Load(), 0
+		t.floor[r] = pos - min(pos, uint64(p.n.g.History))
 	}
-	if pos-t.seen[r] < limit {
+	if pos-max(t.seen[r], t.floor[r]) < limit {
 		return true
 	}
 	t.seen[r] = rv.position(p.id, false).Load()
-	return pos-t.seen[r] < limit
+	return pos-max(t.seen[r], t.floor[r]) < limit
 }
 
 // wakeRx wakes port r's receiver if it announced it sleeps and we have not
@@ -595,4 +675,129 @@ func (p *Port) FreeSlots() int {
 	p.reclaimSlots()
 	p.endTx()
 	return len(p.tx.free)
+}
+
+// stallWatch is a lossless sender's watch on the receivers that keep it
+// waiting, for the stall limit (shm.Geometry.StallMS): a receiver that has
+// held the oldest entry for longer than the limit while the sender waits
+// is reported to the coordinator (Network.SetStallReporter), which makes
+// it lossy for itself. Only the blocked path pays for it.
+type stallWatch struct {
+	limit  time.Duration
+	since  time.Time // when the oldest entry we wait on became the oldest
+	oldest uint64    // its position
+}
+
+func (w *stallWatch) init(p *Port) {
+	w.limit = time.Duration(p.n.g.StallMS) * time.Millisecond
+	if w.limit <= 0 || p.n.stall.Load() == nil {
+		w.limit = 0
+		return
+	}
+	w.since, w.oldest = time.Now(), p.oldestPos()
+}
+
+// until is the deadline of the next wait: the caller's, or sooner, when
+// the stall limit of the oldest entry runs out first.
+func (w *stallWatch) until(deadline time.Time) time.Time {
+	if w.limit == 0 {
+		return deadline
+	}
+	d := w.since.Add(w.limit)
+	if now := time.Now(); !d.After(now) {
+		d = now.Add(max(w.limit/8, time.Millisecond)) // reported: look again soon
+	}
+	if deadline.IsZero() || d.Before(deadline) {
+		return d
+	}
+	return deadline
+}
+
+// timer reports whether a wait that timed out ended on our deadline, not
+// the caller's.
+func (w *stallWatch) timer(deadline time.Time) bool {
+	return w.limit > 0 && (deadline.IsZero() || time.Now().Before(deadline))
+}
+
+// check reports the receivers that held the oldest entry for longer than
+// the limit, or starts the watch again if that entry is not the oldest
+// any more.
+func (w *stallWatch) check(p *Port) {
+	if pos := p.oldestPos(); pos != w.oldest {
+		w.since, w.oldest = time.Now(), pos
+		return
+	}
+	if time.Since(w.since) < w.limit {
+		return
+	}
+	p.beginTx()
+	late := p.holders()
+	p.endTx()
+	report := p.n.stall.Load()
+	for ; late != 0; late &= late - 1 {
+		r := bits.TrailingZeros64(late)
+		pg := p.n.ports[r].gen.Load()
+		if p.tx.stallGen[r] != pg && (*report)(r) {
+			p.tx.stallGen[r] = pg
+		}
+	}
+}
+
+// oldestPos is the position of the oldest entry of the data log whose slot
+// is not yet free.
+func (p *Port) oldestPos() uint64 {
+	if len(p.tx.busy[0]) == 0 {
+		return p.tx.tail[0]
+	}
+	return p.tx.use[p.tx.busy[0][0]].pos
+}
+
+// holders is the set of receivers, not lossy for themselves, that have not
+// passed the oldest entry of the data log or hold a view of its slot.
+// Inside a send step.
+func (p *Port) holders() uint64 {
+	t := &p.tx
+	if len(t.busy[0]) == 0 {
+		return 0
+	}
+	s := t.busy[0][0]
+	u := &t.use[s]
+	key := viewKey(p.id, s)
+	var set uint64
+	for w := u.to | u.hist; w != 0; w &= w - 1 {
+		r := bits.TrailingZeros64(w)
+		rv := p.n.peers[r].rx.Load()
+		if rv == nil || p.n.ports[r].state.Load() != shm.PortLive || p.n.lossyRx(r) {
+			continue
+		}
+		if rv.position(p.id, false).Load() <= u.pos || rv.holds(key) {
+			set |= 1 << r
+		}
+	}
+	return set
+}
+
+// SendStats are what a port's send side counted.
+type SendStats struct {
+	Sent, Bytes uint64
+	// Dropped counts messages left out for a recipient (its backlog full,
+	// or lossy with no slot), once per recipient.
+	Dropped uint64
+	NoSlot  uint64        // messages that found no slot at all
+	Blocked uint64        // sends that found no room
+	Waited  time.Duration // time sends waited for room (lossless)
+}
+
+// SendStats reads the port's send counters.
+func (p *Port) SendStats() SendStats {
+	own := p.tx.own
+	if own == nil {
+		return SendStats{}
+	}
+	st := SendStats{Sent: own.sent.Load(), Bytes: own.sentB.Load(), NoSlot: own.noSlot.Load(),
+		Blocked: own.blocked.Load(), Waited: time.Duration(p.waited.Load())}
+	for i := range own.drops {
+		st.Dropped += own.drops[i].Load()
+	}
+	return st
 }

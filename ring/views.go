@@ -111,6 +111,17 @@ func newRxView(o *shm.Object, g shm.Geometry, port int, gen uint32) *rxView {
 }
 
 // position returns r's read position on sender s's data or OOB log.
+// holds reports whether the receiver holds a view of the slot whose view
+// key is key.
+func (r *rxView) holds(key uint64) bool {
+	for i := range r.views {
+		if r.views[i].Load() == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *rxView) position(s int, oob bool) *atomic.Uint64 {
 	i := 8 * s
 	if oob {

@@ -12,7 +12,7 @@ func (o *Object) WriteGeometry(g Geometry) {
 	for _, w := range []struct{ off, v int }{
 		{OffMTU, g.MTU}, {OffSlots, g.Slots}, {OffPorts, g.Ports}, {OffPool, g.Pool},
 		{OffLogCap, g.LogCap}, {OffOOBCap, g.OOBCap}, {OffViews, g.Views},
-		{OffTxHolds, g.TxHolds}, {OffPolicy, g.Policy},
+		{OffTxHolds, g.TxHolds}, {OffPolicy, g.Policy}, {OffHistory, g.History}, {OffStall, g.StallMS},
 	} {
 		le.PutUint32(h[w.off:], uint32(w.v))
 	}
@@ -39,7 +39,7 @@ func ReadGeometry(h []byte) (Geometry, error) {
 	g := Geometry{
 		MTU: u(OffMTU), Slots: u(OffSlots), Ports: u(OffPorts), Pool: u(OffPool),
 		LogCap: u(OffLogCap), OOBCap: u(OffOOBCap), Views: u(OffViews),
-		TxHolds: u(OffTxHolds), Policy: u(OffPolicy),
+		TxHolds: u(OffTxHolds), Policy: u(OffPolicy), History: u(OffHistory), StallMS: u(OffStall),
 		Flags: le.Uint32(h[OffFlags:]), Reserved: le.Uint32(h[OffReserved:]),
 	}
 	if err := g.Validate(); err != nil {

@@ -23,6 +23,10 @@ const (
 	MaxTxHolds = 16
 	// MaxPolicy bounds the policy object.
 	MaxPolicy = 1 << 30
+	// MaxHistory bounds the messages each sender keeps for late joiners.
+	MaxHistory = 1 << 16
+	// MaxStallMS bounds the stall limit (a day).
+	MaxStallMS = 24 * 3600 * 1000
 )
 
 // Flags of a network.
@@ -46,6 +50,14 @@ type Geometry struct {
 	Policy   int    // bytes of the policy object (for example a switch's MAC table)
 	Flags    uint32 // FlagLossless
 	Reserved uint32 // must be zero
+	// History is how many of each sender's latest data messages stay
+	// referenced for receivers that join later; the pool has that many
+	// slots more.
+	History int
+	// StallMS is the stall limit of a lossless network, in milliseconds: a
+	// receiver that keeps a sender waiting longer is made lossy for
+	// itself. 0: no limit.
+	StallMS int
 }
 
 // Lossless reports whether the network blocks senders instead of dropping.
@@ -63,6 +75,10 @@ type Options struct {
 	// it; 0 means Ports. Port objects are made per port as ports open, so
 	// room costs only the control object's port table.
 	Capacity int
+	// History: see Geometry.History.
+	History int
+	// StallMS: see Geometry.StallMS.
+	StallMS int
 }
 
 // Defaults of IPN's network options.
@@ -90,6 +106,7 @@ func Derive(o Options) Geometry {
 	g := Geometry{
 		MTU: o.MTU, Ports: o.Ports, Pool: o.Pool, Policy: o.Policy,
 		OOBCap: DefaultOOB, Views: DefaultViews, TxHolds: DefaultTx,
+		History: o.History, StallMS: o.StallMS,
 	}
 	if g.MTU == 0 {
 		g.MTU = DefaultMTU
@@ -105,10 +122,10 @@ func Derive(o Options) Geometry {
 	}
 	if o.Lossless {
 		g.Flags |= FlagLossless
-		g.Slots = g.Pool
-		g.LogCap = nextPow2(max(2*g.Pool, minLog))
+		g.Slots = g.Pool + g.History
+		g.LogCap = nextPow2(max(2*g.Slots, minLog))
 	} else {
-		g.Slots = 4*g.Pool + g.OOBCap + g.Views + g.TxHolds
+		g.Slots = 4*g.Pool + g.OOBCap + g.Views + g.TxHolds + g.History
 		g.LogCap = nextPow2(max(2*g.Slots, minLog))
 	}
 	return g
@@ -138,6 +155,8 @@ func (g Geometry) Validate() error {
 		{"Views", g.Views, 1, MaxViews},
 		{"TxHolds", g.TxHolds, 1, MaxTxHolds},
 		{"Policy", g.Policy, 0, MaxPolicy},
+		{"History", g.History, 0, MaxHistory},
+		{"StallMS", g.StallMS, 0, MaxStallMS},
 	} {
 		if c.v < c.lo || c.v > c.hi {
 			return fmt.Errorf("%w: %s = %d, want %d..%d", ErrGeometry, c.name, c.v, c.lo, c.hi)
@@ -148,6 +167,9 @@ func (g Geometry) Validate() error {
 	}
 	if g.Pool > g.LogCap {
 		return fmt.Errorf("%w: pool %d exceeds log capacity %d", ErrGeometry, g.Pool, g.LogCap)
+	}
+	if 2*g.History > g.LogCap {
+		return fmt.Errorf("%w: history %d needs log capacity %d >= twice it", ErrGeometry, g.History, g.LogCap)
 	}
 	if g.Lossless() && g.Slots > g.LogCap {
 		return fmt.Errorf("%w: lossless network needs log capacity %d >= slots %d", ErrGeometry, g.LogCap, g.Slots)

@@ -9,7 +9,7 @@ package shm
 //	0     header     magic, version, kind, port, generation, size, network id (coordinator, at creation)
 //
 //	control object (coordinator writes; members map it read-only)
-//	64    geometry   MTU, slots, ports, pool, log and OOB capacities, views, holds, policy, flags
+//	64    geometry   MTU, slots, ports, pool, log and OOB capacities, views, holds, policy, flags, history, stall limit
 //	128   net line   readers, writers, logs (sets of ports), state, network generation
 //	192   ports      Ports records of PortStride bytes: state, generation, pid, roles, open generation
 //
@@ -72,6 +72,8 @@ const (
 	OffPolicy   = 96  // uint32
 	OffFlags    = 100 // uint32
 	OffReserved = 104 // uint32
+	OffHistory  = 108 // uint32: messages of each sender kept for late joiners
+	OffStall    = 112 // uint32: stall limit, milliseconds; 0: none
 )
 
 // Network state (line 2 of the control object, written by the coordinator).
@@ -96,7 +98,7 @@ const (
 	PortState   = 0  // uint32: PortFree, PortLive, PortDying
 	PortGen     = 4  // uint32: bumped each time the port is opened
 	PortPID     = 8  // uint32: process that holds the port
-	PortRoles   = 12 // uint32: RoleRead | RoleWrite
+	PortRoles   = 12 // uint32: RoleRead | RoleWrite | RoleLossy
 	PortOpenGen = 16 // uint32: the network generation the port was opened at
 )
 
@@ -104,6 +106,11 @@ const (
 const (
 	RoleRead  uint32 = 1 << 0
 	RoleWrite uint32 = 1 << 1
+	// RoleLossy marks a receiver that is lossy for itself on a lossless
+	// network: it asked so at join, or kept a sender waiting past the
+	// stall limit. Senders leave it out when its backlog is full instead
+	// of waiting for it. Only the coordinator writes it.
+	RoleLossy uint32 = 1 << 2
 )
 
 // Values of a port's state word.

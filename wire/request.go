@@ -2,6 +2,7 @@ package wire
 
 import (
 	"os"
+	"time"
 
 	"github.com/ipn-project/ipn/dispatch"
 )
@@ -18,6 +19,7 @@ const (
 	OpResize  = "resize"  // change the number of ports
 	OpPolicy  = "policy"  // set or read a policy option of a port
 	OpFetch   = "fetch"   // the shared memory of ports that appeared since the join
+	OpStall   = "stall"   // a receiver kept the sender waiting past the stall limit
 	OpControl = "control" // a control call of the network's policy (IPN's ioctl)
 
 	OpIface    = "iface"    // hand the node's interface (descriptor attached) to the coordinator
@@ -44,6 +46,13 @@ type Options struct {
 	Pool     int         `json:"pool"`     // message pool
 	Lossless bool        `json:"lossless"` // senders wait instead of dropping
 	Mode     os.FileMode `json:"mode"`     // permission bits of the network's file
+	// History: the last History messages of each sender stay referenced
+	// and a receiver that joins gets them first (each sender's pool has
+	// that many slots more).
+	History int `json:"history,omitempty"`
+	// StallTimeout: on a lossless network, a receiver that keeps a sender
+	// waiting longer is made lossy for itself; 0 keeps IPN's rule.
+	StallTimeout time.Duration `json:"stall_timeout,omitempty"`
 }
 
 // Request is a member's message to the coordinator.
@@ -60,6 +69,8 @@ type Request struct {
 	Port    int    `json:"port,omitempty"` // requested port, or AnyPort
 	Descr   string `json:"descr,omitempty"`
 	WantOOB bool   `json:"want_oob,omitempty"`
+	// Lossy: the receiver is lossy for itself (Node.SetDropWhenBehind).
+	Lossy bool `json:"lossy,omitempty"`
 	// Create: keep the network alive with no node (ipn create). Iface
 	// and Persist: keep the interface node alive without its process.
 	Persist bool `json:"persist,omitempty"`
@@ -75,6 +86,7 @@ type Request struct {
 	OptName  string `json:"opt_name,omitempty"`
 	OptValue string `json:"opt_value,omitempty"`
 	OptSet   bool   `json:"opt_set,omitempty"`
+	// Stall: Port is the receiver that kept the sender waiting.
 	// Fetch: the set of ports whose objects and eventfds the member lacks.
 	Ports uint64 `json:"ports,omitempty"`
 	// Control: the request of a control call, about port Port (AnyPort:

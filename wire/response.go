@@ -72,6 +72,7 @@ type PortInfo struct {
 	UID           uint32 `json:"uid"`
 	Read          bool   `json:"read"`
 	Write         bool   `json:"write"`
+	Lossy         bool   `json:"lossy,omitempty"` // a receiver lossy for itself: asked at join, or past the stall limit
 	Sent          uint64 `json:"sent"`
 	SentBytes     uint64 `json:"sent_bytes"`
 	Received      uint64 `json:"received"`

@@ -31,9 +31,15 @@ permission to receive, write permission to send.
 With the hub policy every message goes to every other node; with the switch
 policy frames go where their Ethernet destination is, as on a VDE switch,
 with VLANs; with l3, IP packets (TUN nodes) go where their destination
-address was learned or set (ipn port PATH PORT --addr).`,
+address was learned or set (ipn port PATH PORT --addr).
+
+For a live stream to consumers that come and go: --history N replays each
+sender's last N messages to a receiver that joins, then the live stream;
+--stall-timeout makes a receiver that keeps a lossless sender waiting longer
+lossy for itself (it is told so out of band), so the others go on.`,
 		Example: `  ipn create ./lan --lossless --mode 0660
-  ipn create ./big --mtu 65536 --pool 64 --nodes 8`,
+  ipn create ./big --mtu 65536 --pool 64 --nodes 8
+  ipn create ./live --lossless --stall-timeout 2s --history 64`,
 		Args: onePath,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			path := args[0]
@@ -64,6 +70,8 @@ address was learned or set (ipn port PATH PORT --addr).`,
 	f.IntVar(&opts.Pool, "pool", 0, fmt.Sprintf("messages the network holds in flight (default %d)", shm.DefaultPool))
 	f.BoolVar(&lossless, "lossless", false, "senders wait for slow receivers instead of dropping their messages")
 	f.StringVar(&mode, "mode", "0777", "permission bits of the network's file, in octal, less the umask")
+	f.IntVar(&opts.History, "history", 0, "keep the last N messages of each sender for receivers that join later (the pool grows by N per sender)")
+	f.DurationVar(&opts.StallTimeout, "stall-timeout", 0, "lossless: a receiver that keeps a sender waiting longer is made lossy for itself (0: senders wait forever)")
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/ipn-project/ipn"
 )
@@ -26,12 +27,22 @@ type optsJSON struct {
 	Pool     int    `json:"pool"`
 	Lossless bool   `json:"lossless"`
 	Mode     string `json:"mode"` // octal, as "0660"
+	History  int    `json:"history,omitempty"`
+	Stall    string `json:"stall_timeout,omitempty"` // a duration, as "2s"
 }
 
 func netToJSON(n ipn.NetInfo) netJSON {
 	o := n.Opts
 	return netJSON{NetInfo: n, Policy: n.Policy.String(),
-		Opts: optsJSON{MTU: o.MTU, NumNodes: o.NumNodes, Pool: o.Pool, Lossless: o.Lossless, Mode: modeText(o.Mode)}}
+		Opts: optsJSON{MTU: o.MTU, NumNodes: o.NumNodes, Pool: o.Pool, Lossless: o.Lossless, Mode: modeText(o.Mode),
+			History: o.History, Stall: stallText(o.StallTimeout)}}
+}
+
+func stallText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
 
 // modeText is a mode as an octal string.

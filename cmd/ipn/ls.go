@@ -68,6 +68,12 @@ func optionsText(n ipn.NetInfo) string {
 		kind = "lossless"
 	}
 	s := fmt.Sprintf("mtu %d, pool %d, %s, mode %s", o.MTU, o.Pool, kind, modeText(o.Mode))
+	if o.History > 0 {
+		s += fmt.Sprintf(", history %d", o.History)
+	}
+	if o.StallTimeout > 0 {
+		s += fmt.Sprintf(", stall timeout %v", o.StallTimeout)
+	}
 	if n.Persistent {
 		s += ", kept"
 	}

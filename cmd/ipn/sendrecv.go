@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 // nodeFlags are the flags ipn send and ipn recv share.
 type nodeFlags struct {
+	lossy bool // recv --lossy
 	lines bool
 	descr string
 	port  int
@@ -45,6 +47,11 @@ func (f *nodeFlags) connect(path string, send bool) (*ipn.Node, int, error) {
 	}()
 	if f.descr != "" {
 		if err := n.SetDescr(f.descr); err != nil {
+			return nil, 0, err
+		}
+	}
+	if f.lossy {
+		if err := n.SetDropWhenBehind(true); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -80,6 +87,8 @@ func sendCmd() *cobra.Command {
 	var (
 		nf    nodeFlags
 		chunk int
+		rateS string
+		stats bool
 	)
 	cmd := &cobra.Command{
 		Use:   "send PATH",
@@ -91,18 +100,36 @@ network.
 
 In a lossy network, messages that a slow receiver has no room for are lost;
 in a lossless one (ipn create --lossless) send waits for room, so a receiver
-gets the input exactly.`,
+gets the input exactly.
+
+--rate paces the input, for a file streamed at the speed of its content:
+bytes per second (2M, 512KiB/s) or messages per second (500msg/s). --stats
+prints at the end, on standard error, the messages and bytes sent, the drops
+(lossy) and the time spent waiting for room (lossless).`,
 		Example: `  tar c dir | ipn send ./lan --descr backup
-  echo hello | ipn send ./lan --lines`,
+  echo hello | ipn send ./lan --lines
+  ipn send ./live --chunk 1316 --rate 1M --stats < movie.ts`,
 		Args: onePath,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			var pace *pacer
+			if rateS != "" {
+				r, err := parseRate(rateS)
+				if err != nil {
+					return err
+				}
+				pace = newPacer(r)
+			}
 			n, mtu, err := nf.connect(args[0], true)
 			if err != nil {
 				return err
 			}
 			defer n.Close()
+			start := time.Now()
+			if stats {
+				defer func() { printSendStats(cmd.ErrOrStderr(), n, time.Since(start)) }()
+			}
 			if nf.lines {
-				return sendLines(n, cmd.InOrStdin(), mtu)
+				return sendLines(n, cmd.InOrStdin(), mtu, pace)
 			}
 			if chunk == 0 {
 				chunk = mtu
@@ -110,16 +137,18 @@ gets the input exactly.`,
 			if chunk < 1 || chunk > mtu {
 				return fmt.Errorf("--chunk %d: want 1..%d, the network's MTU", chunk, mtu)
 			}
-			return sendChunks(n, cmd.InOrStdin(), chunk)
+			return sendChunks(n, cmd.InOrStdin(), chunk, pace)
 		}),
 	}
 	nf.add(cmd, "send one message per line of input, without its newline")
 	cmd.Flags().IntVar(&chunk, "chunk", 0, "bytes per message (default: the network's MTU)")
+	cmd.Flags().StringVar(&rateS, "rate", "", "pace: bytes per second (2M, 512KiB/s) or messages per second (500msg/s)")
+	cmd.Flags().BoolVar(&stats, "stats", false, "print messages, bytes, drops and time blocked at the end, on standard error")
 	return cmd
 }
 
 // sendChunks sends in as messages of size bytes, the last one shorter.
-func sendChunks(n *ipn.Node, in io.Reader, size int) error {
+func sendChunks(n *ipn.Node, in io.Reader, size int, pace *pacer) error {
 	buf := make([]byte, size)
 	for {
 		k, err := io.ReadFull(in, buf)
@@ -127,6 +156,7 @@ func sendChunks(n *ipn.Node, in io.Reader, size int) error {
 			if err := n.Send(buf[:k]); err != nil {
 				return fmt.Errorf("send: %w", err)
 			}
+			pace.sent(k)
 		}
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
@@ -139,7 +169,7 @@ func sendChunks(n *ipn.Node, in io.Reader, size int) error {
 
 // sendLines sends each line of in as a message; a last line without a
 // newline is sent too.
-func sendLines(n *ipn.Node, in io.Reader, mtu int) error {
+func sendLines(n *ipn.Node, in io.Reader, mtu int, pace *pacer) error {
 	r := bufio.NewReaderSize(in, mtu+1) // room for the longest line and its newline
 	for line := 1; ; line++ {
 		b, err := r.ReadSlice('\n')
@@ -160,6 +190,7 @@ func sendLines(n *ipn.Node, in io.Reader, mtu int) error {
 		if err := n.Send(b); err != nil {
 			return fmt.Errorf("send line %d: %w", line, err)
 		}
+		pace.sent(len(b))
 		if err == io.EOF {
 			return nil
 		}
@@ -185,7 +216,12 @@ interrupted ends it with status 0 when no --count was given, and with an error
 when fewer than --count messages came.
 
 Start recv before the sender: a network delivers only to the nodes connected
-when a message is sent.`,
+when a message is sent (or create the network with --history to replay the
+senders' last messages to a receiver that joins).
+
+--lossy makes this receiver lossy for itself on a lossless network: senders
+do not wait for it, and it loses what it has no room for, while every other
+receiver stays lossless.`,
 		Example: `  ipn recv ./lan > copy.tar
   ipn recv ./lan --lines --count 1 --timeout 5s`,
 		Args: onePath,
@@ -213,6 +249,7 @@ when a message is sent.`,
 		}),
 	}
 	nf.add(cmd, "write a newline after each message")
+	cmd.Flags().BoolVar(&nf.lossy, "lossy", false, "lossless network: senders drop for this receiver instead of waiting for it")
 	cmd.Flags().IntVar(&count, "count", 0, "stop after this many messages (default: no limit)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop when no message comes for this long (default: wait forever)")
 	return cmd
@@ -240,6 +277,7 @@ func receive(ctx context.Context, n *ipn.Node, w *bufio.Writer, o recvOptions, e
 		}
 	}()
 	buf := make([]byte, o.mtu)
+	var oob [64]byte
 	for got := 0; o.count == 0 || got < o.count; got++ {
 		n.SetNonblock(true)
 		k, err := n.Recv(buf)
@@ -252,6 +290,11 @@ func receive(ctx context.Context, n *ipn.Node, w *bufio.Writer, o recvOptions, e
 				n.SetReadDeadline(time.Now().Add(o.timeout))
 			}
 			k, err = n.RecvContext(ctx, buf)
+		}
+		if ob, ok := n.RecvOOB(oob[:]); ok {
+			if msg := stalledNotice(oob[:ob]); msg != "" {
+				fmt.Fprintln(os.Stderr, msg)
+			}
 		}
 		if err != nil {
 			var why string

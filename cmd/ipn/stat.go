@@ -100,6 +100,9 @@ func descrText(p ipn.PortInfo) string {
 }
 
 func roleText(p ipn.PortInfo) string {
+	if p.Lossy {
+		return roleText(ipn.PortInfo{Read: p.Read, Write: p.Write}) + " lossy"
+	}
 	switch {
 	case p.Read && p.Write:
 		return "rw"
