@@ -375,6 +375,7 @@ func TestPollReadiness(t *testing.T) {
 	if k, _ := unix.Poll(fds, 0); k != 0 {
 		t.Errorf("ready descriptor still readable after Disarm")
 	}
+	<-sent // a's send side is for one goroutine at a time
 	a.Send([]byte("again"), 2, 0, time.Time{})
 	if !b.Arm() {
 		t.Errorf("Arm misses a pending message")
